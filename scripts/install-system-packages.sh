@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Debian packages the tests and the lab need on this machine (not on the Pis: see lab/).
+set -euo pipefail
+
+packages=(
+  redis-server   # okome/ tests start their own throw-away servers
+  openssh-client
+  shellcheck
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+  echo "[packages] all present"
+  exit 0
+fi
+echo "[packages] installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Debian starts redis-server on install; the tests want only their own servers.
+if command -v systemctl >/dev/null && systemctl is-active -q redis-server 2>/dev/null; then
+  systemctl disable --now redis-server
+fi
