@@ -18,9 +18,12 @@ if ((${#missing[@]} == 0)); then
 fi
 echo "[packages] installing: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# Debian starts daemons (redis-server) on install; the tests want only the servers they start.
+# policy-rc.d exit 101 is Debian's switch for "do not start services now".
+policy=/usr/sbin/policy-rc.d
+if [[ ! -e $policy ]]; then
+  printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy"
+  trap 'rm -f "$policy"' EXIT
+fi
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# Debian starts redis-server on install; the tests want only their own servers.
-if command -v systemctl >/dev/null && systemctl is-active -q redis-server 2>/dev/null; then
-  systemctl disable --now redis-server
-fi
