@@ -1,0 +1,27 @@
+# shellcheck shell=bash
+# Sourced by every project script: puts the project's Node 22 and Pulumi
+# toolchain on PATH. Safe to source more than once.
+
+export OKOME_HOME="${OKOME_HOME:-$HOME/.okome}"
+
+_okome_prepend_path() {
+  case ":$PATH:" in
+    *":$1:"*) ;;
+    *) PATH="$1:$PATH" ;;
+  esac
+}
+
+_okome_prepend_path "$HOME/.pulumi/bin"
+
+# The project needs Node >= 22; scripts/bootstrap-node.sh installs it here
+# only when the system node is older.
+if [ -x "$OKOME_HOME/node22/bin/node" ] &&
+  [ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)" -lt 22 ]; then
+  _okome_prepend_path "$OKOME_HOME/node22/bin"
+fi
+unset -f _okome_prepend_path
+export PATH
+
+# Nothing may be downloaded from outside the package registries.
+export PULUMI_SKIP_UPDATE_CHECK=true
+export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
