@@ -1,0 +1,162 @@
+import * as pulumi from "@pulumi/pulumi";
+import { configSetProvider } from "./provider";
+import { FileState } from "./wire";
+
+/** How the provider reaches one host. Plain values or Pulumi inputs. */
+export interface HostConnection {
+  /** Host name ("okome-edge"): used in every message and error. A new name replaces the set. */
+  name: string;
+  /** IP address or DNS name. */
+  address: string;
+  /** SSH port; default 22. */
+  port?: number;
+  /** Deploy user; needs passwordless sudo unless it is root. */
+  user: string;
+  /** Private key file, read by the provider at apply time so the key never enters state. Exclusive with privateKey. */
+  privateKeyPath?: string;
+  /** The private key itself; pass a secret. Exclusive with privateKeyPath. */
+  privateKey?: pulumi.Input<string>;
+  /** Pinned host key "ssh-ed25519 AAAA..."; else knownHostsFile; else the first key seen is kept in state (a changed key fails). */
+  hostKey?: string;
+  /** OpenSSH known_hosts file pinning the host (hashed names and [host]:port supported). */
+  knownHostsFile?: string;
+}
+
+/** One file of a config set. */
+export interface ManagedFile {
+  /** Absolute, normalized path on the host. */
+  path: string;
+  content: string;
+  /** Octal string; default "0644". Not world-writable, no setuid/setgid/sticky. */
+  mode?: string;
+  /** Default "root". */
+  owner?: string;
+  /** Default "root". */
+  group?: string;
+  /**
+   * Keeps the content a secret in state and masks it in diffs (a Redis ACL password).
+   * Implied when the file (or the whole list) is a secret Output.
+   */
+  secret?: boolean;
+}
+
+export interface ConfigSetArgs {
+  connection: pulumi.Input<HostConnection>;
+  /** Service name ("redis", "nginx", "sshd"): messages and backup naming. [a-z0-9_-]. */
+  service: string;
+  /** The set's files; paths must be unique. */
+  files: pulumi.Input<pulumi.Input<ManagedFile>[]>;
+  /**
+   * Run with sudo after the new files are in place, before activation (`nginx -t`).
+   * Required for sshd, nftables, nginx, keepalived and redis (see SERVICE_RULES).
+   */
+  validate?: pulumi.Input<string>;
+  /** Run with sudo to apply the new files: a reload wherever the service can. */
+  activate: pulumi.Input<string>;
+  /** Probe run with sudo after activation; a non-zero exit rolls the set back. */
+  verify?: pulumi.Input<string>;
+  /**
+   * For changes that can cut access (required for sshd, nftables): the host restores the
+   * old config after timeoutSeconds (10-3600) unless a fresh login with the deploy key works.
+   */
+  deadman?: pulumi.Input<{ timeoutSeconds: number }>;
+}
+
+/** A file entry as the resource sends it: content secret-wrapped when it must be. */
+interface WireFileInput {
+  content: pulumi.Input<string>;
+  mode?: string;
+  owner?: string;
+  group?: string;
+  secret: boolean;
+}
+
+/**
+ * Turns the files list into the path-keyed map the engine stores. Keyed by path so a
+ * preview diffs a file against its own past, not against whatever sat at the same list
+ * index; duplicates cannot live in a map, so they travel as issues for check() to report.
+ */
+export function filesToWire(list: readonly ManagedFile[]): {
+  files: Record<string, WireFileInput>;
+  issues: { path: string; reason: string }[];
+} {
+  const files: Record<string, WireFileInput> = {};
+  const first = new Map<string, number>();
+  const issues: { path: string; reason: string }[] = [];
+  list.forEach((f, i) => {
+    const seen = first.get(f.path);
+    if (seen !== undefined) {
+      issues.push({
+        path: `files[${i}].path`,
+        reason: `duplicates files[${seen}].path (${f.path})`,
+      });
+      return;
+    }
+    first.set(f.path, i);
+    files[f.path] = {
+      content: f.secret ? pulumi.secret(f.content) : f.content,
+      ...(f.mode !== undefined && { mode: f.mode }),
+      ...(f.owner !== undefined && { owner: f.owner }),
+      ...(f.group !== undefined && { group: f.group }),
+      secret: f.secret === true,
+    };
+  });
+  return { files, issues };
+}
+
+/** Resolves each file, marking it secret when it arrived as a secret Output. */
+function resolveFiles(files: ConfigSetArgs["files"]): pulumi.Output<ManagedFile[]> {
+  const withSecrecy = (o: pulumi.Output<ManagedFile>) =>
+    pulumi
+      .all([pulumi.unsecret(o), pulumi.output(pulumi.isSecret(o))])
+      .apply(([f, isSecret]) => ({ ...f, secret: f.secret === true || isSecret }));
+  if (Array.isArray(files)) {
+    return pulumi.all(
+      files.map((f) => withSecrecy(pulumi.output(f) as pulumi.Output<ManagedFile>)),
+    );
+  }
+  // A list that is itself a secret Output: every file in it is treated as secret.
+  const list = pulumi.output(files) as pulumi.Output<ManagedFile[]>;
+  return pulumi
+    .all([pulumi.unsecret(list), pulumi.output(pulumi.isSecret(list))])
+    .apply(([l, isSecret]) => l.map((f) => ({ ...f, secret: f.secret === true || isSecret })));
+}
+
+/**
+ * One service's config files on one host, applied as a transaction: back up -> write
+ * atomically -> validate -> activate -> verify, rolled back on any failure. Preview
+ * diffs from state and opens no SSH; refresh reads the host and shows hand edits.
+ */
+export class ConfigSet extends pulumi.dynamic.Resource {
+  /** The host's name (connection.name). */
+  declare readonly host: pulumi.Output<string>;
+  declare readonly service: pulumi.Output<string>;
+  /** Path -> content, mode, owner, group and sha256 as last applied (or read by refresh). */
+  declare readonly files: pulumi.Output<Record<string, FileState>>;
+  /** The host key this set trusts ("ssh-ed25519 AAAA..."). */
+  declare readonly hostKey: pulumi.Output<string>;
+
+  constructor(name: string, args: ConfigSetArgs, opts?: pulumi.CustomResourceOptions) {
+    const wire = resolveFiles(args.files).apply(filesToWire);
+    super(
+      configSetProvider,
+      name,
+      {
+        connection: args.connection,
+        service: args.service,
+        files: wire.apply((w) => w.files),
+        listIssues: wire.apply((w) => (w.issues.length > 0 ? w.issues : undefined)),
+        validate: args.validate,
+        activate: args.activate,
+        verify: args.verify,
+        deadman: args.deadman,
+        host: undefined,
+        hostKey: undefined,
+        originals: undefined,
+      },
+      opts,
+      "okome",
+      "ConfigSet",
+    );
+  }
+}

@@ -1,0 +1,241 @@
+import { Issue } from "../../components/issues";
+import { parseHostKey } from "../ssh/hostKeys";
+import { CONFIG_SET_DEFAULTS, CONFIG_SET_LIMITS, UNKNOWN, WireFile, WireInputs } from "./wire";
+
+/**
+ * Services whose config can take the host down with it. For these a validator is not
+ * optional (STYLE: a validator nothing calls is worse than none), and the ones that can
+ * cut the deploy key's access also need the dead-man switch.
+ */
+export const SERVICE_RULES: Readonly<
+  Record<string, { readonly validator: string; readonly deadman: boolean; readonly why: string }>
+> = {
+  sshd: {
+    validator: "sshd -t",
+    deadman: true,
+    why: "a broken sshd_config locks the deploy key out",
+  },
+  nftables: { validator: "nft -c", deadman: true, why: "a bad ruleset can drop the SSH session" },
+  nginx: {
+    validator: "nginx -t",
+    deadman: false,
+    why: "a reload with a broken file stops the edge",
+  },
+  keepalived: { validator: "keepalived -t", deadman: false, why: "a bad config drops the VIP" },
+  redis: { validator: "redis-server", deadman: false, why: "a bad config stops the model cache" },
+};
+
+const UNIX_NAME = /^([a-z_][a-z0-9_-]{0,31}|[0-9]+)$/;
+const SERVICE_NAME = /^[a-z0-9][a-z0-9_.@-]{0,63}$/;
+const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+const OCTAL_MODE = /^[0-7]{3,4}$/;
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+const isUnknown = (v: unknown) => v === UNKNOWN;
+
+/** Why `p` is not an acceptable managed path, or undefined. */
+export function pathProblem(p: string): string | undefined {
+  if (!p.startsWith("/")) return "must be an absolute path";
+  if (p === "/" || p.endsWith("/")) return "must name a file, not a directory";
+  if (p.split("/").some((seg, i) => i > 0 && (seg === "" || seg === "." || seg === ".."))) {
+    return "must be normalized (no //, /./ or /../)";
+  }
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(p)) return "must not contain control characters";
+  if (p.length > 4096) return "is longer than PATH_MAX";
+  return undefined;
+}
+
+/** Why `mode` is not an acceptable file mode, or undefined. */
+export function modeProblem(mode: string): string | undefined {
+  if (!OCTAL_MODE.test(mode)) return 'must be octal digits like "0644"';
+  const bits = parseInt(mode, 8);
+  if (bits > 0o777) return "must not set setuid, setgid or sticky bits on a config file";
+  if (bits & 0o002) return "must not be world-writable";
+  return undefined;
+}
+
+/** Four-digit octal, the form state and the host's `stat` agree on. */
+export function normalizeMode(mode: string): string {
+  return mode.padStart(4, "0");
+}
+
+class Collector {
+  readonly issues: Issue[] = [];
+  add(path: string, reason: string) {
+    this.issues.push({ path, reason });
+  }
+  /** Checks a required or optional string; unknown (preview) values pass. */
+  string(
+    path: string,
+    v: unknown,
+    opts: { required: boolean; pattern?: RegExp; patternReason?: string },
+  ) {
+    if (isUnknown(v)) return;
+    if (v === undefined || v === null) {
+      if (opts.required) this.add(path, "is required");
+      return;
+    }
+    if (typeof v !== "string") return this.add(path, "must be a string");
+    if (v.trim() === "") return this.add(path, "must not be empty");
+    if (opts.pattern && !opts.pattern.test(v)) this.add(path, opts.patternReason ?? "is malformed");
+  }
+}
+
+const fileKey = (p: string) => `files[${JSON.stringify(p)}]`;
+
+function checkConnection(c: Collector, conn: unknown) {
+  if (isUnknown(conn)) return;
+  if (!isObject(conn)) return c.add("connection", "is required");
+  c.string("connection.name", conn.name, {
+    required: true,
+    pattern: HOST_NAME,
+    patternReason: "must be a host name like okome-edge",
+  });
+  c.string("connection.address", conn.address, {
+    required: true,
+    pattern: /^[A-Za-z0-9.:-]+$/,
+    patternReason: "must be an IP address or DNS name",
+  });
+  c.string("connection.user", conn.user, {
+    required: true,
+    pattern: UNIX_NAME,
+    patternReason: "must be a Unix user name",
+  });
+  const port = conn.port;
+  if (
+    port !== undefined &&
+    !isUnknown(port) &&
+    !(Number.isInteger(port) && Number(port) >= 1 && Number(port) <= 65535)
+  ) {
+    c.add("connection.port", "must be an integer from 1 to 65535");
+  }
+  c.string("connection.privateKeyPath", conn.privateKeyPath, {
+    required: false,
+    pattern: /^(\/|~\/)/,
+    patternReason: "must be absolute or start with ~/",
+  });
+  c.string("connection.privateKey", conn.privateKey, { required: false });
+  if ((conn.privateKeyPath === undefined) === (conn.privateKey === undefined)) {
+    c.add("connection.privateKeyPath", "set exactly one of privateKeyPath and privateKey");
+  }
+  if (typeof conn.hostKey === "string" && !isUnknown(conn.hostKey) && !parseHostKey(conn.hostKey)) {
+    c.add("connection.hostKey", 'must be an OpenSSH public key line like "ssh-ed25519 AAAA..."');
+  } else {
+    c.string("connection.hostKey", conn.hostKey, { required: false });
+  }
+  c.string("connection.knownHostsFile", conn.knownHostsFile, { required: false });
+}
+
+function checkFile(c: Collector, path: string, f: unknown) {
+  const at = fileKey(path);
+  const problem = pathProblem(path);
+  if (problem) c.add(at, `path ${problem}`);
+  if (isUnknown(f)) return;
+  if (!isObject(f)) return c.add(at, "must be an object with content");
+  if (!isUnknown(f.content)) {
+    if (typeof f.content !== "string") c.add(`${at}.content`, "must be a string");
+    else if (Buffer.byteLength(f.content) > CONFIG_SET_LIMITS.maxFileBytes) {
+      c.add(
+        `${at}.content`,
+        `is over ${CONFIG_SET_LIMITS.maxFileBytes} bytes; config files belong in state, data files do not`,
+      );
+    }
+  }
+  if (typeof f.mode === "string") {
+    const why = modeProblem(f.mode);
+    if (why) c.add(`${at}.mode`, why);
+  } else if (f.mode !== undefined && !isUnknown(f.mode)) {
+    c.add(`${at}.mode`, 'must be a string like "0644" (a number loses the leading zero)');
+  }
+  for (const k of ["owner", "group"] as const) {
+    c.string(`${at}.${k}`, f[k], {
+      required: false,
+      pattern: UNIX_NAME,
+      patternReason: "must be a Unix user/group name or a numeric id",
+    });
+  }
+  if (f.secret !== undefined && typeof f.secret !== "boolean")
+    c.add(`${at}.secret`, "must be a boolean");
+}
+
+/** Every problem in a config set's inputs, each named by its property path. */
+export function validateInputs(raw: Record<string, unknown>): Issue[] {
+  const c = new Collector();
+  checkConnection(c, raw.connection);
+  c.string("service", raw.service, {
+    required: true,
+    pattern: SERVICE_NAME,
+    patternReason: "must be a lower-case service name like nginx",
+  });
+  if (!isUnknown(raw.files)) {
+    if (!isObject(raw.files) || Object.keys(raw.files).length === 0) {
+      c.add("files", "must list at least one file");
+    } else {
+      for (const [p, f] of Object.entries(raw.files)) checkFile(c, p, f);
+    }
+  }
+  for (const issue of Array.isArray(raw.listIssues) ? raw.listIssues : []) {
+    if (isObject(issue)) c.add(String(issue.path), String(issue.reason));
+  }
+  c.string("activate", raw.activate, { required: true });
+  c.string("validate", raw.validate, { required: false });
+  c.string("verify", raw.verify, { required: false });
+  if (raw.deadman !== undefined && !isUnknown(raw.deadman)) {
+    const t = isObject(raw.deadman) ? raw.deadman.timeoutSeconds : undefined;
+    const { deadmanMinSeconds: lo, deadmanMaxSeconds: hi } = CONFIG_SET_LIMITS;
+    if (!isUnknown(t) && !(Number.isInteger(t) && Number(t) >= lo && Number(t) <= hi)) {
+      c.add("deadman.timeoutSeconds", `must be an integer from ${lo} to ${hi} seconds`);
+    }
+  }
+  const rule = typeof raw.service === "string" ? SERVICE_RULES[raw.service] : undefined;
+  if (rule && !isUnknown(raw.validate)) {
+    if (typeof raw.validate !== "string" || !raw.validate.includes(rule.validator)) {
+      c.add(
+        "validate",
+        `service "${raw.service}" must be validated with \`${rule.validator}\` before activation (${rule.why})`,
+      );
+    }
+  }
+  if (rule?.deadman && raw.deadman === undefined) {
+    c.add("deadman", `service "${raw.service}" needs a dead-man switch (${rule.why})`);
+  }
+  return c.issues;
+}
+
+/**
+ * Inputs with every default applied; call only when validateInputs found nothing.
+ * Values still unknown at preview pass through untouched.
+ */
+export function withDefaults(raw: Record<string, unknown>): WireInputs {
+  const r = raw as unknown as WireInputs;
+  let files: WireInputs["files"] = r.files;
+  if (!isUnknown(r.files)) {
+    files = {};
+    for (const p of Object.keys(r.files).sort()) {
+      const f = r.files[p] as Partial<WireFile> & { content: string };
+      files[p] = isUnknown(f)
+        ? (f as unknown as WireFile)
+        : {
+            content: f.content,
+            mode: isUnknown(f.mode) ? f.mode! : normalizeMode(f.mode ?? CONFIG_SET_DEFAULTS.mode),
+            owner: f.owner ?? CONFIG_SET_DEFAULTS.owner,
+            group: f.group ?? CONFIG_SET_DEFAULTS.group,
+            secret: f.secret ?? false,
+          };
+    }
+  }
+  const conn = r.connection;
+  return {
+    connection: isUnknown(conn) ? conn : { ...conn, port: conn.port ?? CONFIG_SET_DEFAULTS.port },
+    service: r.service,
+    files,
+    ...(r.validate !== undefined && { validate: r.validate }),
+    activate: r.activate,
+    ...(r.verify !== undefined && { verify: r.verify }),
+    ...(r.deadman !== undefined && {
+      deadman: isUnknown(r.deadman) ? r.deadman : { timeoutSeconds: r.deadman.timeoutSeconds },
+    }),
+  };
+}

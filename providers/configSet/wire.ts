@@ -1,0 +1,87 @@
+/**
+ * The ConfigSet resource as the Pulumi engine stores it (inputs and outputs). Plain data,
+ * no Pulumi imports: this module is loaded by the dynamic provider process too.
+ */
+
+/** Every default of a config set, applied in one place (check()). */
+export const CONFIG_SET_DEFAULTS = {
+  port: 22,
+  mode: "0644",
+  owner: "root",
+  group: "root",
+  /** Upper bound for each of validate, activate and verify on the host. */
+  stepTimeoutSeconds: 60,
+} as const;
+
+/** Limits that keep state small and timers sane. */
+export const CONFIG_SET_LIMITS = {
+  /** Rendered config files are kilobytes; anything near this is not a config file. */
+  maxFileBytes: 1024 * 1024,
+  deadmanMinSeconds: 10,
+  deadmanMaxSeconds: 3600,
+} as const;
+
+export interface WireConnection {
+  name: string;
+  address: string;
+  port: number;
+  user: string;
+  privateKeyPath?: string;
+  /** Plaintext inside the provider; a secret in state. */
+  privateKey?: string;
+  hostKey?: string;
+  knownHostsFile?: string;
+}
+
+export interface WireFile {
+  content: string;
+  /** Four octal digits, e.g. "0640". */
+  mode: string;
+  owner: string;
+  group: string;
+  /** Content is a secret: masked in state and diffs, never in derived outputs. */
+  secret: boolean;
+}
+
+export interface WireInputs {
+  connection: WireConnection;
+  service: string;
+  /** Keyed by absolute path, so diffs and secrets follow the file, not its list position. */
+  files: Record<string, WireFile>;
+  validate?: string;
+  activate: string;
+  verify?: string;
+  deadman?: { timeoutSeconds: number };
+  /** Problems found while turning the files list into the map (duplicate paths); check() reports them. */
+  listIssues?: { path: string; reason: string }[];
+}
+
+export interface FileState extends WireFile {
+  sha256: string;
+}
+
+/** What a path held before the set first wrote it; delete() and removals put it back. */
+export type Original =
+  | { kind: "absent" }
+  | { kind: "file"; content: string; mode: string; owner: string; group: string }
+  | { kind: "link"; target: string };
+
+export interface WireOutputs extends Omit<WireInputs, "files" | "listIssues"> {
+  files: Record<string, FileState>;
+  /** The host's name (connection.name), for messages and stack outputs. */
+  host: string;
+  /** The host key this set trusts: the pinned one, or the one seen first. */
+  hostKey: string;
+  originals: Record<string, Original>;
+}
+
+/** The value the engine sends for a property it does not know yet (preview). */
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/** Pulumi's wire marker for a secret value; the engine keeps it encrypted in state. */
+export const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+export const SECRET_VALUE_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+export function wrapSecret<T>(value: T): { [SECRET_SIG]: string; value: T } {
+  return { [SECRET_SIG]: SECRET_VALUE_SIG, value };
+}

@@ -1,0 +1,112 @@
+/**
+ * A throw-away sshd on 127.0.0.1 for tests of the SSH layer and the transaction: its own
+ * host key, an authorized client key, root login by key only. Started and stopped by PID.
+ */
+import { ChildProcess, execFileSync, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+
+export interface LoopbackSshd {
+  readonly dir: string;
+  readonly port: number;
+  /** "ssh-ed25519 AAAA..." of the server. */
+  readonly hostKey: string;
+  readonly clientKeyPath: string;
+  readonly configPath: string;
+  readonly pidFile: string;
+  stop(): Promise<void>;
+}
+
+export const SSHD = "/usr/sbin/sshd";
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+    srv.on("error", reject);
+  });
+}
+
+async function waitForPort(port: number, child: ChildProcess, log: () => string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`sshd exited ${child.exitCode}: ${log()}`);
+    const open = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, "127.0.0.1", () => {
+        s.end();
+        resolve(true);
+      });
+      s.on("error", () => resolve(false));
+    });
+    if (open) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`sshd did not listen on ${port}: ${log()}`);
+}
+
+export function sshdConfig(dir: string, port: number, extra = ""): string {
+  return [
+    `Port ${port}`,
+    "ListenAddress 127.0.0.1",
+    `HostKey ${dir}/host_ed25519`,
+    `AuthorizedKeysFile ${dir}/authorized_keys`,
+    "PermitRootLogin prohibit-password",
+    "PasswordAuthentication no",
+    "KbdInteractiveAuthentication no",
+    "UsePAM no",
+    "StrictModes no",
+    `PidFile ${dir}/sshd.pid`,
+    extra,
+    "",
+  ].join("\n");
+}
+
+export async function startSshd(): Promise<LoopbackSshd> {
+  if (!fs.existsSync(SSHD)) {
+    throw new Error(`${SSHD} is missing: run scripts/install-system-packages.sh (openssh-server)`);
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "okome-sshd-"));
+  const keygen = (file: string) =>
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", file]);
+  keygen(`${dir}/host_ed25519`);
+  keygen(`${dir}/client_ed25519`);
+  fs.copyFileSync(`${dir}/client_ed25519.pub`, `${dir}/authorized_keys`);
+  // sshd refuses to start without its privilege-separation dir.
+  fs.mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
+  const port = await freePort();
+  const configPath = `${dir}/sshd_config`;
+  fs.writeFileSync(configPath, sshdConfig(dir, port));
+  let log = "";
+  const child = spawn(SSHD, ["-D", "-e", "-f", configPath], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  child.stderr!.on("data", (d: Buffer) => (log += d.toString()));
+  await waitForPort(port, child, () => log);
+  const hostKey = fs
+    .readFileSync(`${dir}/host_ed25519.pub`, "utf8")
+    .trim()
+    .split(" ")
+    .slice(0, 2)
+    .join(" ");
+  return {
+    dir,
+    port,
+    hostKey,
+    clientKeyPath: `${dir}/client_ed25519`,
+    configPath,
+    pidFile: `${dir}/sshd.pid`,
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once("exit", r));
+        child.kill("SIGTERM");
+        await exited;
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
