@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# nspawn driver: each lab host is a systemd-nspawn container booting the golden image
+# through its own overlay (writes go to $OKOME_HOME/lab/run/<host>/upper), inside the
+# host's network namespace.
+#   driver-nspawn.sh start <host> <image dir>
+#   driver-nspawn.sh stop <host>
+set -euo pipefail
+# shellcheck source=lab/lib.sh
+. "$(dirname "$0")/lib.sh"
+need_root
+
+# systemd is not PID 1 on the machine: no registration with machined and no scope unit.
+# --network-namespace-path drops CAP_NET_ADMIN and keeps /proc/sys/net read-only unless
+# asked; keepalived (VIP, VRRP) and networkd need both. --console=read-only gives the guest
+# a tty, so systemd prints its boot progress into the console log.
+run_container() {
+  SYSTEMD_NSPAWN_API_VFS_WRITABLE=network exec systemd-nspawn --boot \
+    --register=no --keep-unit --machine="$1" --directory="$2" \
+    --network-namespace-path="/run/netns/$1" --capability=CAP_NET_ADMIN \
+    --console=read-only --link-journal=no --resolv-conf=off --timezone=off </dev/null
+}
+
+# Supervisor: a guest `reboot` makes nspawn exit 133; start the container again, as
+# systemd-nspawn@.service would. TERM stops the container (nspawn asks its init to halt).
+supervise() {
+  local host=$1 root=$2 child='' rc stopping=0
+  trap 'stopping=1; [ -z "$child" ] || kill -TERM "$child" 2>/dev/null || true' TERM INT
+  while :; do
+    run_container "$host" "$root" &
+    child=$!
+    record_pid "$LAB_RUN/$host/nspawn.pid" "$child"
+    rc=0
+    while kill -0 "$child" 2>/dev/null; do wait "$child" || rc=$?; done
+    [ "$stopping" -eq 0 ] && [ "$rc" -eq 133 ] || exit "$rc"
+    echo "[lab] $host rebooted (nspawn exit 133), starting it again"
+  done
+}
+
+start() {
+  local host=$1 image=$2 dir=$LAB_RUN/$1
+  mkdir -p "$dir/upper" "$dir/work" "$dir/root"
+  mount -t overlay overlay \
+    -o "lowerdir=$image/rootfs,upperdir=$dir/upper,workdir=$dir/work" "$dir/root"
+  "$LAB_SRC/personalize.sh" "$dir/root" "$host"
+  setsid "$0" supervise "$host" "$dir/root" >"$LAB_RUN/$host.console.log" 2>&1 &
+  record_pid "$dir/supervisor.pid" "$!"
+}
+
+stop() {
+  local host=$1 dir=$LAB_RUN/$1
+  # The container's systemd needs a few seconds to halt; then force it.
+  stop_recorded "$dir/supervisor.pid" 30
+  stop_recorded "$dir/nspawn.pid" 5
+  ! mountpoint -q "$dir/root" || umount "$dir/root" || umount -l "$dir/root"
+  # nspawn cannot remove its propagation directory when /run is not a tmpfs.
+  rmdir "/run/systemd/nspawn/propagate/$host" 2>/dev/null || true
+}
+
+case "${1:-}" in
+  start) start "${2:?host}" "${3:?image dir}" ;;
+  stop) stop "${2:?host}" ;;
+  supervise) supervise "${2:?host}" "${3:?root}" ;;
+  *) die "usage: driver-nspawn.sh start <host> <image dir> | stop <host>" ;;
+esac
