@@ -27,9 +27,13 @@ const stackSchema = z.object({
   modelAddress: ipv4,
   orchestrator: hostPort,
   sshUser: z.string().regex(/^[a-z_][a-z0-9_-]*$/, "must be a Unix user name"),
+  /** Path of the deploy private key (~ expands); read at apply time, never stored in state. */
   sshPrivateKeyPath: z.string().min(1).optional(),
+  /** The deploy private key itself, as a secret; exclusive with sshPrivateKeyPath. */
   sshPrivateKey: z.string().min(1).optional(),
+  /** OpenSSH known_hosts file that pins the host keys (the lab tool writes one). */
   knownHostsFile: z.string().min(1).optional(),
+  /** Pinned host key lines; without them and a known_hosts entry, the first key seen is pinned in state. */
   edgeHostKey: hostKeyLine.optional(),
   modelHostKey: hostKeyLine.optional(),
 });

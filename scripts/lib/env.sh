@@ -25,3 +25,6 @@ export PATH
 # Nothing may be downloaded from outside the package registries.
 export PULUMI_SKIP_UPDATE_CHECK=true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+
+# Pulumi.yaml's file backend; pulumi refuses a state directory that does not exist.
+mkdir -p "$OKOME_HOME/pulumi-state"
