@@ -2,27 +2,14 @@
 # The README's test command: installs everything on a fresh machine, then runs every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib/prepare.sh
+source scripts/lib/prepare.sh
 
-step() { printf '\n[test] %s\n' "$*"; }
-
-step "system packages"
-bash scripts/install-system-packages.sh
-
-step "Node 22"
-bash scripts/bootstrap-node.sh
-# shellcheck source=scripts/lib/env.sh
-source scripts/lib/env.sh
-
-step "npm ci"
-npm ci --no-audit --no-fund
-
-step "Pulumi toolchain"
-bash scripts/bootstrap-pulumi.sh
-
-step "static checks: types, lint, format"
+step "static checks: types, lint, format, shell"
 npm run --silent typecheck
 npm run --silent lint
 npm run --silent format:check
+git ls-files -z '*.sh' .ci/run | xargs -0 shellcheck -x
 
-step "unit tests"
+step "unit tests and the real Pulumi engine"
 npx mocha 'test/unit/**/*.test.ts' 'test/okome/**/*.test.ts' 'test/toolchain/**/*.test.ts'

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The README's main command: bring up the lab, deploy it with `pulumi up -s lab`, validate it.
+#   OKOME_LAB_DRIVER=qemu|nspawn (default qemu, the lab of record)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib/prepare.sh
+source scripts/lib/prepare.sh
+
+step "lab hosts (${OKOME_LAB_DRIVER:-qemu})"
+bash lab/lab.sh up --driver "${OKOME_LAB_DRIVER:-qemu}"
+
+step "pulumi up -s lab"
+# The lab's documented passphrase (Pulumi.lab.yaml); prod's comes from the operator.
+export PULUMI_CONFIG_PASSPHRASE=okome-lab
+pulumi stack select lab --create --secrets-provider passphrase
+pulumi up -s lab --yes
+
+step "validation suite"
+npm run --silent validate -- --stack lab
