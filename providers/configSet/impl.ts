@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { expandHome } from "../../components/config";
-import { HostKey, formatHostKey, knownHostKeys, parseHostKey } from "../ssh/hostKeys";
+import { HostKey, formatHostKey, knownHostKeys, parseHostKey, sameKey } from "../ssh/hostKeys";
 import { pooledSession } from "../ssh/pool";
 import { SshSession, SshTarget, connect } from "../ssh/session";
 import {
@@ -26,7 +26,7 @@ import {
   parseReadOutput,
   parseTxnOutput,
 } from "./script";
-import { validateInputs, withDefaults } from "./validate";
+import { mergeSecretContents, validateInputs, withDefaults } from "./validate";
 import {
   CONFIG_SET_DEFAULTS,
   FileState,
@@ -69,12 +69,13 @@ export function resolveTarget(conn: WireConnection, stateHostKey?: string): SshT
       );
     }
     const found = knownHostKeys(text, conn.address, conn.port);
-    if (found.keys.length === 0) {
+    const usable = found.keys.filter((k) => !found.revoked.some((r) => sameKey(r, k)));
+    if (usable.length === 0) {
       throw new Error(
         `${conn.name}: ${file} has no host key for ${conn.address}:${conn.port}; add one (ssh-keyscan) or pin connection.hostKey`,
       );
     }
-    trusted = found.keys;
+    trusted = usable;
     trustSource = `known_hosts ${file}`;
   } else if (stateHostKey) {
     trusted = [parseHostKey(stateHostKey)!];
@@ -245,12 +246,12 @@ async function transact(
 const hasUnknowns = (v: unknown) => JSON.stringify(v).includes(UNKNOWN);
 
 export async function check(_olds: Record<string, unknown>, news: Record<string, unknown>) {
-  const issues = validateInputs(news);
+  const { merged, issues: mergeIssues } = mergeSecretContents(news);
+  const issues = [...mergeIssues, ...validateInputs(merged)];
   if (issues.length > 0) {
     return { inputs: news, failures: issues.map((i) => ({ property: i.path, reason: i.reason })) };
   }
-  const inputs = withDefaults(news);
-  return { inputs: hasUnknowns(inputs) ? inputs : maskSecrets(inputs) };
+  return { inputs: maskSecrets(withDefaults(merged)) };
 }
 
 export async function diff(_id: string, olds: WireOutputs, news: WireInputs) {

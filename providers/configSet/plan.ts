@@ -99,8 +99,8 @@ export function buildOutputs(
     const original = previous?.originals[path] ?? captured[path];
     if (original) originals[path] = original;
   }
-  const { listIssues: _ignored, ...inputs } = news;
-  void _ignored;
+  const { listIssues: _issues, secretContents: _secrets, ...inputs } = news;
+  void [_issues, _secrets];
   return { ...inputs, files, host: news.connection.name, hostKey, originals };
 }
 
@@ -127,29 +127,36 @@ export function inputsFromOutputs(outs: WireOutputs): WireInputs {
 /**
  * Marks what must stay encrypted in state. The engine cannot do it for us: the provider
  * sees inputs without their secret bit, and the engine would taint whole objects otherwise.
+ * At preview some values are still unknown (a string marker): those pass through.
  */
 export function maskSecrets<T extends WireInputs | WireOutputs>(props: T): T {
-  const files: Record<string, unknown> = {};
-  for (const [path, f] of Object.entries(props.files)) {
-    files[path] = f.secret
-      ? {
+  const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null;
+  const out: Record<string, unknown> = { ...props };
+  const secretPaths = new Set<string>();
+  if (isObj(props.files)) {
+    const files: Record<string, unknown> = {};
+    for (const [path, f] of Object.entries(props.files)) {
+      if (isObj(f) && f.secret === true) {
+        secretPaths.add(path);
+        files[path] = {
           ...f,
           content: wrapSecret(f.content),
           ...("sha256" in f && { sha256: wrapSecret(f.sha256) }),
-        }
-      : f;
+        };
+      } else {
+        files[path] = f;
+      }
+    }
+    out.files = files;
   }
-  const out: Record<string, unknown> = { ...props, files };
-  if (props.connection.privateKey !== undefined) {
+  if (isObj(props.connection) && props.connection.privateKey !== undefined) {
     out.connection = { ...props.connection, privateKey: wrapSecret(props.connection.privateKey) };
   }
-  if ("originals" in props) {
+  if ("originals" in props && isObj(props.originals)) {
     const originals: Record<string, unknown> = {};
     for (const [path, o] of Object.entries(props.originals)) {
       originals[path] =
-        o.kind === "file" && props.files[path]?.secret
-          ? { ...o, content: wrapSecret(o.content) }
-          : o;
+        o.kind === "file" && secretPaths.has(path) ? { ...o, content: wrapSecret(o.content) } : o;
     }
     out.originals = originals;
   }

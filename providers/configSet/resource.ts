@@ -62,9 +62,9 @@ export interface ConfigSetArgs {
   deadman?: pulumi.Input<{ timeoutSeconds: number }>;
 }
 
-/** A file entry as the resource sends it: content secret-wrapped when it must be. */
+/** A file entry as the resource sends it; a secret file's content travels in `secretContents`. */
 interface WireFileInput {
-  content: pulumi.Input<string>;
+  content?: string;
   mode?: string;
   owner?: string;
   group?: string;
@@ -75,12 +75,16 @@ interface WireFileInput {
  * Turns the files list into the path-keyed map the engine stores. Keyed by path so a
  * preview diffs a file against its own past, not against whatever sat at the same list
  * index; duplicates cannot live in a map, so they travel as issues for check() to report.
+ * Secret contents go in a separate map that is sent as one secret: a secret nested in
+ * `files` would make Pulumi mark the whole map secret and mask every diff.
  */
 export function filesToWire(list: readonly ManagedFile[]): {
   files: Record<string, WireFileInput>;
+  secretContents: Record<string, string>;
   issues: { path: string; reason: string }[];
 } {
   const files: Record<string, WireFileInput> = {};
+  const secretContents: Record<string, string> = {};
   const first = new Map<string, number>();
   const issues: { path: string; reason: string }[] = [];
   list.forEach((f, i) => {
@@ -93,19 +97,21 @@ export function filesToWire(list: readonly ManagedFile[]): {
       return;
     }
     first.set(f.path, i);
+    const secret = f.secret === true;
+    if (secret) secretContents[f.path] = f.content;
     files[f.path] = {
-      content: f.secret ? pulumi.secret(f.content) : f.content,
+      ...(!secret && { content: f.content }),
       ...(f.mode !== undefined && { mode: f.mode }),
       ...(f.owner !== undefined && { owner: f.owner }),
       ...(f.group !== undefined && { group: f.group }),
-      secret: f.secret === true,
+      secret,
     };
   });
-  return { files, issues };
+  return { files, secretContents, issues };
 }
 
 /** Resolves each file, marking it secret when it arrived as a secret Output. */
-function resolveFiles(files: ConfigSetArgs["files"]): pulumi.Output<ManagedFile[]> {
+export function resolveFiles(files: ConfigSetArgs["files"]): pulumi.Output<ManagedFile[]> {
   const withSecrecy = (o: pulumi.Output<ManagedFile>) =>
     pulumi
       .all([pulumi.unsecret(o), pulumi.output(pulumi.isSecret(o))])
@@ -145,6 +151,9 @@ export class ConfigSet extends pulumi.dynamic.Resource {
         connection: args.connection,
         service: args.service,
         files: wire.apply((w) => w.files),
+        secretContents: wire.apply((w) =>
+          Object.keys(w.secretContents).length > 0 ? pulumi.secret(w.secretContents) : undefined,
+        ),
         listIssues: wire.apply((w) => (w.issues.length > 0 ? w.issues : undefined)),
         validate: args.validate,
         activate: args.activate,

@@ -25,7 +25,8 @@ export function shQuote(s: string): string {
 const PREAMBLE = `set -u
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export PATH LC_ALL=C
-umask 077`;
+umask 077
+CLAIMED=0`;
 
 /** Helpers shared by the apply and confirm scripts. `$T` is the transaction dir. */
 const HELPERS = `emit() { printf '@okome out %s %s %s\\n' "$1" "$2" "$(base64 -w0 < "$3")"; }
@@ -39,7 +40,7 @@ cancel_deadman() {
   return 0
 }
 fail() {
-  if [ -f "$T/deadman.unit" ] || [ -f "$T/deadman.pid" ]; then
+  if [ "$CLAIMED" = 0 ] && { [ -f "$T/deadman.unit" ] || [ -f "$T/deadman.pid" ]; }; then
     mkdir "$T/claimed" 2> /dev/null || { echo '@okome gone'; exit 1; }
     cancel_deadman
   fi
@@ -204,6 +205,7 @@ export function buildConfirmScript(
       `T=${shQuote(txnDir)}`,
       HELPERS,
       `mkdir "$T/claimed" 2> /dev/null || { echo '@okome gone'; exit 1; }`,
+      `CLAIMED=1`,
       `cancel_deadman`,
       ...(verify !== undefined ? [`step verify ${shQuote(verify)} || fail verify`] : []),
       `rm -rf -- "$T"`,

@@ -160,6 +160,40 @@ function checkFile(c: Collector, path: string, f: unknown) {
     c.add(`${at}.secret`, "must be a boolean");
 }
 
+/**
+ * Moves `secretContents` (sent by the program as one secret map, so no other field is
+ * tainted) into each secret file's `content`, where check()'s result marks it secret
+ * leaf by leaf. A map still unknown at preview leaves those contents unknown.
+ */
+export function mergeSecretContents(raw: Record<string, unknown>): {
+  merged: Record<string, unknown>;
+  issues: Issue[];
+} {
+  const { secretContents, ...rest } = raw;
+  const issues: Issue[] = [];
+  if (secretContents === undefined || !isObject(rest.files)) return { merged: rest, issues };
+  const files: Record<string, unknown> = { ...rest.files };
+  if (isUnknown(secretContents)) {
+    for (const [p, f] of Object.entries(files)) {
+      if (isObject(f) && f.secret === true && f.content === undefined)
+        files[p] = { ...f, content: UNKNOWN };
+    }
+  } else if (isObject(secretContents)) {
+    for (const [p, content] of Object.entries(secretContents)) {
+      const f = files[p];
+      if (!isObject(f))
+        issues.push({
+          path: `secretContents[${JSON.stringify(p)}]`,
+          reason: "names no file of the set",
+        });
+      else files[p] = { ...f, content, secret: true };
+    }
+  } else {
+    issues.push({ path: "secretContents", reason: "must map file paths to contents" });
+  }
+  return { merged: { ...rest, files }, issues };
+}
+
 /** Every problem in a config set's inputs, each named by its property path. */
 export function validateInputs(raw: Record<string, unknown>): Issue[] {
   const c = new Collector();

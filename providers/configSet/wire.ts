@@ -54,6 +54,8 @@ export interface WireInputs {
   deadman?: { timeoutSeconds: number };
   /** Problems found while turning the files list into the map (duplicate paths); check() reports them. */
   listIssues?: { path: string; reason: string }[];
+  /** Program -> check() only: the contents of secret files, as one secret map (check() merges them into `files`). */
+  secretContents?: Record<string, string>;
 }
 
 export interface FileState extends WireFile {
@@ -66,7 +68,7 @@ export type Original =
   | { kind: "file"; content: string; mode: string; owner: string; group: string }
   | { kind: "link"; target: string };
 
-export interface WireOutputs extends Omit<WireInputs, "files" | "listIssues"> {
+export interface WireOutputs extends Omit<WireInputs, "files" | "listIssues" | "secretContents"> {
   files: Record<string, FileState>;
   /** The host's name (connection.name), for messages and stack outputs. */
   host: string;

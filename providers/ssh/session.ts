@@ -249,7 +249,10 @@ function classify(
       true,
     );
   }
-  const retryable = e.code !== undefined && RETRYABLE_CODES.has(e.code);
+  // sshd that closes before its banner is starting up or shedding load (MaxStartups): try again.
+  const retryable =
+    (e.code !== undefined && RETRYABLE_CODES.has(e.code)) ||
+    e.message === "Connection lost before handshake";
   return new SshError(`${where(t)}: cannot connect: ${e.message}`, "connect", retryable);
 }
 
