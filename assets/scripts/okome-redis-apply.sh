@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# okome-redis-apply: brings the running redis-server in line with its config file without a
+# restart, so the cache survives the change. Redis itself says what the file means:
+# okome-redis-candidate loads it into a throw-away server, and this script compares that server's
+# effective settings (CONFIG GET *) and users (ACL LIST) with the running server's.
+#  - Settings Redis changes at runtime are applied in one CONFIG SET (atomic: all or none).
+#  - Restart-only settings are reported, not applied: okome-redis-restart does that.
+#  - Users are reloaded (ACL LOAD) only when they differ: ACL LOAD disconnects every logged-in
+#    client, which then reconnects.
+# No CONFIG REWRITE and no ACL SAVE: the managed files, not the running server, are the truth.
+#
+#   okome-redis-apply          apply; a server that does not answer on the managed socket (first
+#                              apply, or down) holds nothing to keep: okome-redis-restart starts it
+#   okome-redis-apply --check  change nothing; print "live|restart <setting>" and "users" per
+#                              difference; exit 1 if anything but restart-only settings differs
+#
+# Installed by okome-cache (components/ModelCacheNode.ts); settings in /etc/okome/redis.env.
+set -euo pipefail
+# shellcheck source=/dev/null
+. "${OKOME_REDIS_ENV:-/etc/okome/redis.env}"
+
+fail() {
+  echo "okome-redis-apply: $*" >&2
+  exit 1
+}
+
+check=false
+[ "${1:-}" = --check ] && check=true
+
+answers() {
+  local reply
+  reply=$(redis-cli -s "$REDIS_SOCKET" PING 2>/dev/null) || return 1
+  [[ $reply == PONG || $reply == NOAUTH* ]]
+}
+if ! answers; then
+  $check && fail "redis-server does not answer on $REDIS_SOCKET"
+  exec "$OKOME_SBIN/okome-redis-restart"
+fi
+
+# redis-cli exits 0 on error replies: callers compare the reply.
+cli() { REDISCLI_AUTH=$(<"$REDIS_ADMIN_SECRET") redis-cli -s "$REDIS_SOCKET" --user "$REDIS_ADMIN_USER" "$@"; }
+[ "$(cli PING)" = PONG ] ||
+  fail "$REDIS_ADMIN_USER cannot log in to the running server with $REDIS_ADMIN_SECRET"
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+"$OKOME_SBIN/okome-redis-candidate" --dump "$tmp" >/dev/null
+cli CONFIG GET '*' >"$tmp/live-config"
+cli ACL LIST >"$tmp/live-acl"
+
+declare -A want have
+while IFS= read -r name && IFS= read -r value; do want[$name]=$value; done <"$tmp/config"
+while IFS= read -r name && IFS= read -r value; do have[$name]=$value; done <"$tmp/live-config"
+# The throw-away server overrode these on its command line: the file says what they should be.
+for name in port unixsocket pidfile logfile dir; do
+  value=$(awk -v n="$name" '$1 == n { v = $2 } END { print v }' "$REDIS_CONF")
+  if [ -n "$value" ]; then want[$name]=$value; else unset "want[$name]"; fi
+done
+# The unit's command line sets these for the running server, whatever the file says.
+unset 'want[daemonize]' 'want[supervised]'
+
+live=() restart=()
+while IFS= read -r name; do
+  [ "${have[$name]-}" = "${want[$name]}" ] && continue
+  if [[ " $REDIS_RESTART_ONLY " == *" $name "* ]]; then restart+=("$name"); else live+=("$name"); fi
+done < <(printf '%s\n' "${!want[@]}" | sort)
+# ACL LIST words its rules in hash-table order, which differs between processes: compare
+# each user's rules as a sorted set.
+acl_rules() {
+  local line
+  while IFS= read -r line; do
+    tr ' ' '\n' <<<"$line" | sort | tr '\n' ' '
+    echo
+  done <"$1" | sort
+}
+users_differ=false
+cmp -s <(acl_rules "$tmp/acl") <(acl_rules "$tmp/live-acl") || users_differ=true
+
+if $check; then
+  for name in "${live[@]}"; do echo "live $name"; done
+  for name in "${restart[@]}"; do echo "restart $name"; done
+  $users_differ && echo users
+  if ((${#live[@]})) || $users_differ; then
+    fail "the running server differs from $REDIS_CONF in settings it can change live"
+  fi
+  exit 0
+fi
+
+if ((${#live[@]})); then
+  args=()
+  for name in "${live[@]}"; do
+    args+=("$name" "${want[$name]}")
+    echo "okome-redis-apply: $name: '${have[$name]-}' -> '${want[$name]}'"
+  done
+  reply=$(cli CONFIG SET "${args[@]}")
+  [ "$reply" = OK ] || fail "CONFIG SET refused, nothing changed: $reply"
+fi
+if $users_differ; then
+  reply=$(cli ACL LOAD)
+  [ "$reply" = OK ] || fail "ACL LOAD refused, users unchanged: $reply"
+  echo "okome-redis-apply: users reloaded from the aclfile (logged-in clients reconnect)"
+fi
+for name in "${restart[@]}"; do
+  echo "okome-redis-apply: $name needs a restart ('${have[$name]-}' -> '${want[$name]}'): left to okome-redis-restart"
+done
+if ! ((${#live[@]} + ${#restart[@]})) && ! $users_differ; then
+  echo "okome-redis-apply: the running server already matches $REDIS_CONF"
+fi

@@ -1,0 +1,95 @@
+/**
+ * Facts about the hosts' platform (Debian 12 bookworm on the Pis and in the lab image): paths,
+ * unit names, service users, and what the packaged programs can and cannot do. User settings
+ * live in the components; nothing here is a knob.
+ */
+
+/** Debian's redis-server 7.0 package. */
+export const REDIS = {
+  unit: "redis-server",
+  user: "redis",
+  group: "redis",
+  configFile: "/etc/redis/redis.conf",
+  /** The path the stock redis.conf suggests (commented out there). */
+  aclFile: "/etc/redis/users.acl",
+  /** The stock redis.conf's suggested socket; /run/redis is the unit's RuntimeDirectory. */
+  unixSocket: "/run/redis/redis-server.sock",
+  pidFile: "/run/redis/redis-server.pid",
+  logFile: "/var/log/redis/redis-server.log",
+  dataDir: "/var/lib/redis",
+  /** The unit starts redis-server with these on its command line; they override the file. */
+  commandLine: { daemonize: "no", supervised: "systemd" },
+} as const;
+
+/**
+ * Redis 7.0 settings that CONFIG SET refuses ("can't set immutable config" or "can't set
+ * protected config"), so only a restart applies a change to them. Every other setting,
+ * bind and port included (mutable since 7.0), is applied live. test/unit/redis-facts.test.ts
+ * checks this list against the real redis-server.
+ */
+export const REDIS_RESTART_ONLY: ReadonlySet<string> = new Set([
+  "aclfile",
+  "always-show-logo",
+  "aof_rewrite_cpulist",
+  "appenddirname",
+  "appendfilename",
+  "bgsave_cpulist",
+  "bio_cpulist",
+  "cluster-config-file",
+  "cluster-enabled",
+  "cluster-port",
+  "daemonize",
+  "databases",
+  "dbfilename",
+  "dir",
+  "disable-thp",
+  "enable-debug-command",
+  "enable-module-command",
+  "enable-protected-configs",
+  "io-threads",
+  "io-threads-do-reads",
+  "logfile",
+  "pidfile",
+  "rdbchecksum",
+  "server_cpulist",
+  "set-proc-title",
+  "socket-mark-id",
+  "supervised",
+  "syslog-enabled",
+  "syslog-facility",
+  "syslog-ident",
+  "tcp-backlog",
+  "unixsocket",
+  "unixsocketperm",
+]);
+
+/** Eviction policies of Redis 7.0 (`maxmemory-policy`). */
+export const REDIS_MAXMEMORY_POLICIES = [
+  "volatile-lru",
+  "allkeys-lru",
+  "volatile-lfu",
+  "allkeys-lfu",
+  "volatile-random",
+  "allkeys-random",
+  "volatile-ttl",
+  "noeviction",
+] as const;
+
+/** Scripts the components install on hosts, by the job they do. */
+export const HOST_SCRIPTS = {
+  redisCandidate: "/usr/local/sbin/okome-redis-candidate",
+  redisApply: "/usr/local/sbin/okome-redis-apply",
+  redisRestart: "/usr/local/sbin/okome-redis-restart",
+} as const;
+
+/** Root-only directory for secrets that host scripts read (never world- or service-readable). */
+export const OKOME_SECRETS_DIR = "/etc/okome/secrets";
+
+/** Debian's prometheus-redis-exporter 1.45 package. */
+export const REDIS_EXPORTER = {
+  unit: "prometheus-redis-exporter",
+  /** Sourced by the unit as its EnvironmentFile; the exporter reads REDIS_* variables. */
+  defaultsFile: "/etc/default/prometheus-redis-exporter",
+  /** The unit's user; it must be able to read the defaults file (it holds a password). */
+  group: "prometheus",
+} as const;

@@ -1,0 +1,20 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import Mustache from "mustache";
+
+/** The repository's assets/ directory (templates and host scripts). */
+export const ASSETS_DIR = path.join(__dirname, "..", "assets");
+
+/**
+ * Renders `assets/templates/<relPath>` with `view`. Config files are not HTML: values are
+ * inserted verbatim, so callers validate them (no newlines, no quotes) before rendering.
+ */
+export function renderTemplate(relPath: string, view: object): string {
+  const template = fs.readFileSync(path.join(ASSETS_DIR, "templates", relPath), "utf8");
+  return Mustache.render(template, view, {}, { escape: (s: string) => s });
+}
+
+/** The content of a host script, `assets/scripts/<name>`. */
+export function readScript(name: string): string {
+  return fs.readFileSync(path.join(ASSETS_DIR, "scripts", name), "utf8");
+}

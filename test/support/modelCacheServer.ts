@@ -1,0 +1,200 @@
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import { createServer } from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import Redis from "ioredis";
+import {
+  MODEL_CACHE_PATHS,
+  ModelCacheSettings,
+  RESERVED_USERS,
+  passwordSha256,
+  renderModelCache,
+  renderModelCacheSecrets,
+  resolveModelCacheArgs,
+} from "../../components/modelCache";
+import { REDIS } from "../../components/platform";
+
+/** Passwords of the users a {@link ModelCacheServer} renders, by user name. */
+export type Passwords = Readonly<Record<string, string>>;
+
+/**
+ * A redis-server on loopback running the files ModelCacheNode renders, with the platform's
+ * paths moved into a temp dir: the real redis.conf and users.acl, proven on real Redis 7.0.
+ * Its host scripts are installed in `<dir>/sbin`, with `<dir>/redis.env` pointing them here.
+ */
+export class ModelCacheServer {
+  private child: ChildProcess | undefined;
+
+  private constructor(
+    /** Temp dir holding every file; world-readable so the candidate can run as `redis`. */
+    readonly dir: string,
+    readonly port: number,
+    readonly passwords: Passwords,
+    readonly settings: ModelCacheSettings,
+  ) {}
+
+  /** Renders `settings` (host address and bind forced to 127.0.0.1, port to a free one) and starts it. */
+  static async start(
+    settings: Omit<ModelCacheSettings, "host" | "port">,
+  ): Promise<ModelCacheServer> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "okome-model-cache-"));
+    fs.chmodSync(dir, 0o755);
+    // Like on the hosts, Redis runs as the redis user, and so does the scripts' candidate.
+    fs.chownSync(dir, redisUser().uid, redisUser().gid);
+    const port = await freePort();
+    const full: ModelCacheSettings = {
+      ...settings,
+      host: { name: "okome-model", address: "127.0.0.1" },
+      bind: ["127.0.0.1"],
+      port,
+    };
+    const users = [
+      RESERVED_USERS.admin,
+      RESERVED_USERS.monitor,
+      ...resolveModelCacheArgs(full).users.map((u) => u.name),
+    ];
+    const passwords = Object.fromEntries(
+      users.map((u) => [u, `${u}-${Math.random().toString(36).slice(2)}`]),
+    );
+    const server = new ModelCacheServer(dir, port, passwords, full);
+    server.install();
+    await server.start();
+    return server;
+  }
+
+  /** Where a platform path of the rendered files lives in this server's temp dir. */
+  local(platformPath: string): string {
+    return path.join(this.dir, path.basename(platformPath));
+  }
+
+  /** The rendered files with platform paths rewritten into the temp dir, written there. */
+  install(
+    settings: ModelCacheSettings = this.settings,
+    passwords: Passwords = this.passwords,
+  ): void {
+    const hashes = Object.fromEntries(
+      Object.entries(passwords).map(([u, p]) => [u, passwordSha256(p)]),
+    );
+    const files = renderModelCache(settings, hashes);
+    const secrets = renderModelCacheSecrets(settings, {
+      adminPassword: passwords[RESERVED_USERS.admin],
+      monitorPassword: passwords[RESERVED_USERS.monitor],
+    });
+    const moved: [string, string][] = [
+      [REDIS.unixSocket, this.local(REDIS.unixSocket)],
+      [REDIS.pidFile, this.local(REDIS.pidFile)],
+      [REDIS.logFile, this.local(REDIS.logFile)],
+      [REDIS.dataDir, path.join(this.dir, "data")],
+      [REDIS.aclFile, this.local(REDIS.aclFile)],
+      [REDIS.configFile, this.local(REDIS.configFile)],
+      [MODEL_CACHE_PATHS.adminSecret, this.local(MODEL_CACHE_PATHS.adminSecret)],
+      ["/usr/local/sbin", path.join(this.dir, "sbin")],
+    ];
+    const rewrite = (text: string) => moved.reduce((t, [from, to]) => t.split(from).join(to), text);
+    fs.mkdirSync(path.join(this.dir, "data"), { recursive: true });
+    fs.chownSync(path.join(this.dir, "data"), redisUser().uid, redisUser().gid);
+    fs.mkdirSync(path.join(this.dir, "sbin"), { recursive: true });
+    for (const f of [...files.config, ...secrets]) {
+      const target = f.path.startsWith("/usr/local/sbin/")
+        ? path.join(this.dir, "sbin", path.basename(f.path))
+        : this.local(f.path);
+      fs.writeFileSync(
+        target,
+        f.path.startsWith("/usr/local/sbin/") ? f.content : rewrite(f.content),
+      );
+      fs.chmodSync(
+        target,
+        f.path.startsWith("/usr/local/sbin/") ? 0o755 : f.secret ? 0o600 : 0o644,
+      );
+    }
+  }
+
+  /** Starts redis-server on the installed redis.conf; resolves once it answers on its socket. */
+  async start(): Promise<void> {
+    const child = spawn(
+      "redis-server",
+      [this.local(REDIS.configFile), "--daemonize", "no", "--supervised", "no"],
+      {
+        stdio: "ignore",
+        ...redisUser(),
+      },
+    );
+    this.child = child;
+    const deadline = Date.now() + 10_000;
+    while (!fs.existsSync(this.local(REDIS.unixSocket))) {
+      if (child.exitCode !== null || Date.now() > deadline) {
+        const log = fs.existsSync(this.local(REDIS.logFile))
+          ? fs.readFileSync(this.local(REDIS.logFile), "utf8")
+          : "";
+        throw new Error(
+          `redis-server did not start on ${this.local(REDIS.configFile)}\n${log.slice(-2000)}`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  /** PID of the running server (a restart would change it). */
+  get pid(): number | undefined {
+    return this.child?.exitCode === null ? this.child.pid : undefined;
+  }
+
+  /** A client logged in as `user` (no ready check: application users may not run INFO). */
+  client(user?: string, port = this.port): Redis {
+    return new Redis({
+      host: "127.0.0.1",
+      port,
+      username: user,
+      password: user === undefined ? undefined : this.passwords[user],
+      enableReadyCheck: false,
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
+  }
+
+  /** Environment for the host scripts: their settings file points into the temp dir. */
+  scriptEnv(): NodeJS.ProcessEnv {
+    return { ...process.env, OKOME_REDIS_ENV: this.local(MODEL_CACHE_PATHS.scriptsEnv) };
+  }
+
+  /** Stops the server by its PID and removes the temp dir. */
+  async dispose(): Promise<void> {
+    const child = this.child;
+    if (child?.exitCode === null) {
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      await exited;
+    }
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+let redisIds: { uid: number; gid: number } | undefined;
+
+/** uid and gid of the `redis` user (Debian's redis-server package creates it); needs root to use. */
+function redisUser(): { uid: number; gid: number } {
+  if (process.getuid?.() !== 0)
+    throw new Error("ModelCacheServer runs Redis as the redis user: run the tests as root");
+  redisIds ??= {
+    uid: Number(execFileSync("id", ["-u", "redis"], { encoding: "utf8" })),
+    gid: Number(execFileSync("id", ["-g", "redis"], { encoding: "utf8" })),
+  };
+  return redisIds;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const address = srv.address();
+      srv.close(() =>
+        typeof address === "object" && address
+          ? resolve(address.port)
+          : reject(new Error("no port")),
+      );
+    });
+  });
+}

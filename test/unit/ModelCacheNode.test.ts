@@ -1,0 +1,182 @@
+import { strict as assert } from "node:assert";
+import * as pulumi from "@pulumi/pulumi";
+import { ConfigIssuesError } from "../../components/issues";
+import {
+  ModelCacheNode,
+  ModelCacheNodeArgs,
+  passwordSha256,
+  renderModelCache,
+} from "../../components/ModelCacheNode";
+
+interface Registered {
+  readonly type: string;
+  readonly name: string;
+  readonly inputs: Record<string, unknown>;
+}
+interface Child {
+  readonly name: string;
+  readonly parent: pulumi.Resource | undefined;
+  readonly dependsOn: unknown;
+}
+
+const value = <T>(o: pulumi.Output<T>) => new Promise<T>((resolve) => o.apply((v) => resolve(v)));
+const mockPassword = (resourceName: string) => `pw-of-${resourceName}`;
+
+describe("ModelCacheNode (component, under Pulumi mocks)", () => {
+  let registered: Registered[];
+  let children: Child[];
+
+  before(() =>
+    pulumi.runtime.setMocks(
+      {
+        newResource: (args) => {
+          registered.push({ type: args.type, name: args.name, inputs: args.inputs });
+          const password = args.type.endsWith(":SecretPassword")
+            ? { password: mockPassword(args.name) }
+            : {};
+          return { id: `${args.name}-id`, state: { ...args.inputs, ...password } };
+        },
+        call: () => ({}),
+      },
+      "okome-cache",
+      "unit",
+      false,
+    ),
+  );
+  beforeEach(() => {
+    registered = [];
+    children = [];
+  });
+
+  const args: ModelCacheNodeArgs = {
+    host: { name: "okome-model", address: "10.86.0.19" },
+    connection: { name: "okome-model", address: "10.86.0.19", user: "okome", privateKeyPath: "/k" },
+    hostMemory: "1gb",
+    maxmemory: "256mb",
+  };
+  const create = (a: ModelCacheNodeArgs = args) =>
+    new ModelCacheNode("model-cache", a, {
+      transformations: [
+        (t) => {
+          children.push({ name: t.name, parent: t.opts.parent, dependsOn: t.opts.dependsOn });
+          return undefined;
+        },
+      ],
+    });
+  const settled = async (node: ModelCacheNode) => {
+    await value(node.urn);
+    await value(node.password);
+    // Every child's inputs are resolved once its urn is.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  };
+
+  it("creates its children as <name>-<role>, each parented to it", async () => {
+    const node = create();
+    await settled(node);
+    const own = children.filter((c) => c.name !== "model-cache");
+    assert.deepEqual(own.map((c) => c.name).sort(), [
+      "model-cache-config",
+      "model-cache-exporter",
+      "model-cache-okome-admin-password",
+      "model-cache-okome-monitor-password",
+      "model-cache-okome-password",
+      "model-cache-restart",
+      "model-cache-secrets",
+    ]);
+    for (const c of own) assert.equal(c.parent, node, `${c.name} is parented to the node`);
+    const types = Object.fromEntries(registered.map((r) => [r.name, r.type]));
+    assert.equal(types["model-cache"], "okome:infra:ModelCacheNode");
+    assert.equal(types["model-cache-config"], "pulumi-nodejs:dynamic/okome:ConfigSet");
+    assert.equal(types["model-cache-okome-password"], "pulumi-nodejs:dynamic/okome:SecretPassword");
+  });
+
+  it("applies the secrets first, then the config, then the restart and exporter sets", async () => {
+    await settled(create());
+    const after = (name: string) =>
+      Promise.all(
+        (children.find((x) => x.name === name)!.dependsOn as pulumi.Resource[]).map((d) =>
+          value(d.urn),
+        ),
+      );
+    assert.deepEqual(await after("model-cache-secrets"), []);
+    for (const [name, first] of [
+      ["model-cache-config", "model-cache-secrets"],
+      ["model-cache-restart", "model-cache-config"],
+      ["model-cache-exporter", "model-cache-config"],
+    ]) {
+      const deps = await after(name);
+      assert.equal(deps.length, 1, name);
+      assert.ok(deps[0].endsWith(`::${first}`), `${name} comes after ${first}`);
+    }
+  });
+
+  it("installs what renderModelCache renders, with the generated passwords hashed", async () => {
+    await settled(create());
+    const config = registered.find((r) => r.name === "model-cache-config")!.inputs;
+    const files = config.files as Record<
+      string,
+      { content: string; secret: boolean; mode?: string }
+    >;
+    const hashes = Object.fromEntries(
+      ["okome-admin", "okome-monitor", "okome"].map((u) => [
+        u,
+        passwordSha256(mockPassword(`model-cache-${u}-password`)),
+      ]),
+    );
+    const want = renderModelCache(args, hashes);
+    for (const f of want.config) {
+      assert.equal(files[f.path].content, f.content, f.path);
+      assert.equal(files[f.path].secret, false, `${f.path} is not secret`);
+    }
+    assert.ok(
+      !files["/etc/redis/users.acl"].content.includes(mockPassword("model-cache-okome-password")),
+    );
+    const secrets = registered.find((r) => r.name === "model-cache-secrets")!.inputs;
+    // Their content is renderModelCacheSecrets' (tested there); here: which files, how guarded.
+    const guarded = Object.entries(
+      secrets.files as Record<string, { mode: string; group?: string; secret: boolean }>,
+    );
+    assert.deepEqual(
+      guarded.map(([p, f]) => [p, f.mode, f.group ?? "root", f.secret]),
+      [
+        ["/etc/okome/secrets/redis-admin", "0600", "root", true],
+        ["/etc/okome/secrets/redis-exporter.json", "0640", "prometheus", true],
+      ],
+    );
+    assert.equal(config.service, "redis");
+    assert.equal(config.validate, "/usr/local/sbin/okome-redis-candidate");
+    assert.equal(config.activate, "/usr/local/sbin/okome-redis-apply");
+    const restart = registered.find((r) => r.name === "model-cache-restart")!.inputs;
+    assert.deepEqual(Object.keys(restart.files as object), ["/etc/okome/redis-restart-settings"]);
+    const exporter = registered.find((r) => r.name === "model-cache-exporter")!.inputs;
+    assert.deepEqual(Object.keys(exporter.files as object), [
+      "/etc/default/prometheus-redis-exporter",
+    ]);
+  });
+
+  it("registers the outputs the stack exports, the password as a secret", async () => {
+    const node = create();
+    await settled(node);
+    assert.equal(await value(node.address), "10.86.0.19");
+    assert.equal(await value(node.port), 6379);
+    assert.equal(await value(node.username), "okome");
+    assert.equal(await value(node.password), mockPassword("model-cache-okome-password"));
+    assert.ok(await pulumi.isSecret(node.password));
+    assert.ok(await pulumi.isSecret(node.monitorPassword));
+    assert.equal(await value(node.maxmemory), "256mb");
+    assert.equal(await value(node.maxmemoryPolicy), "allkeys-lru");
+    assert.equal(await value(node.exporterUrl), "http://10.86.0.19:9121/metrics");
+  });
+
+  it("throws every issue at once, before registering any resource", () => {
+    assert.throws(
+      () => create({ ...args, maxmemory: "2gb", maxmemoryPolicy: "lru" as never, port: 0 }),
+      (e: unknown) =>
+        e instanceof ConfigIssuesError &&
+        e.issues.map((i) => i.path).join(",") === "port,maxmemory,maxmemoryPolicy" &&
+        /ModelCacheNode model-cache: 3 invalid settings/.test(e.message),
+    );
+    assert.deepEqual(registered, []);
+    assert.deepEqual(children, []);
+  });
+});

@@ -1,0 +1,183 @@
+import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as path from "node:path";
+import { ORCHESTRATOR_USER, RESERVED_USERS, ModelCacheSettings } from "../../components/modelCache";
+import { REDIS } from "../../components/platform";
+import { ModelCacheServer } from "../support/modelCacheServer";
+
+// The host scripts against a real redis-server running the rendered files (paths moved to a
+// temp dir). The restart path needs systemd and is covered by the lab test.
+describe("model cache: host scripts (okome-redis-candidate, okome-redis-apply)", function () {
+  this.timeout(60_000);
+  let server: ModelCacheServer;
+  let settings: ModelCacheSettings;
+
+  const run = (script: string, ...args: string[]) => {
+    const r = spawnSync(path.join(server.dir, "sbin", script), args, {
+      env: server.scriptEnv(),
+      encoding: "utf8",
+    });
+    return { code: r.status, out: r.stdout.trim(), err: r.stderr.trim() };
+  };
+  const app = (port = server.port, password = server.passwords[ORCHESTRATOR_USER.name]) => {
+    const c = server.client(undefined, port);
+    return c.connect().then(async () => {
+      await c.call("AUTH", ORCHESTRATOR_USER.name, password);
+      return c;
+    });
+  };
+  const configGet = async (name: string) => {
+    const admin = server.client(RESERVED_USERS.admin);
+    await admin.connect();
+    const [, value] = (await admin.call("CONFIG", "GET", name)) as string[];
+    admin.disconnect();
+    return value;
+  };
+
+  beforeEach(async () => {
+    server = await ModelCacheServer.start({
+      hostMemory: "1gb",
+      maxmemory: "256mb",
+      exporter: false,
+    });
+    settings = server.settings;
+  });
+  afterEach(() => server?.dispose());
+
+  describe("okome-redis-candidate", () => {
+    it("accepts the rendered files", () => {
+      const r = run("okome-redis-candidate");
+      assert.equal(r.code, 0, r.err);
+      assert.match(r.out, /redis-server accepts/);
+    });
+
+    it("refuses a bad directive with Redis's own message", () => {
+      fs.appendFileSync(server.local(REDIS.configFile), "maxmemory-polcy allkeys-lru\n");
+      const r = run("okome-redis-candidate");
+      assert.equal(r.code, 1);
+      assert.match(r.err, /Bad directive or wrong number of arguments/);
+      assert.match(r.err, /maxmemory-polcy/);
+    });
+
+    it("refuses a bad size", () => {
+      fs.appendFileSync(server.local(REDIS.configFile), "maxmemory 4xb\n");
+      assert.match(run("okome-redis-candidate").err, /argument must be a memory value/);
+    });
+
+    it("refuses an ACL rule Redis rejects", () => {
+      fs.appendFileSync(server.local(REDIS.aclFile), "user broken on +no-such-command\n");
+      const r = run("okome-redis-candidate");
+      assert.equal(r.code, 1);
+      assert.match(r.err, /Unknown command or category name in ACL/);
+    });
+
+    it("refuses a bind address this host does not have", () => {
+      const conf = server.local(REDIS.configFile);
+      fs.writeFileSync(
+        conf,
+        fs.readFileSync(conf, "utf8").replace(/^bind .*$/m, "bind 127.0.0.1 10.86.0.77"),
+      );
+      const r = run("okome-redis-candidate");
+      assert.equal(r.code, 1);
+      assert.match(r.err, /bind address 10\.86\.0\.77 .* is not configured on this host/);
+    });
+
+    it("refuses an admin secret that does not match users.acl", () => {
+      fs.writeFileSync(server.local("/etc/okome/secrets/redis-admin"), "wrong");
+      assert.match(run("okome-redis-candidate").err, /cannot log in .* disagree/);
+    });
+  });
+
+  describe("okome-redis-apply", () => {
+    it("does nothing when the server already matches", () => {
+      const r = run("okome-redis-apply");
+      assert.equal(r.code, 0, r.err);
+      assert.match(r.out, /already matches/);
+      assert.deepEqual(run("okome-redis-apply", "--check"), { code: 0, out: "", err: "" });
+    });
+
+    it("applies a new maxmemory live: same process, keys kept", async () => {
+      const c = await app();
+      await c.set("okome:kept", "yes");
+      const pid = server.pid;
+      server.install({ ...settings, maxmemory: "300mb" });
+
+      const before = run("okome-redis-apply", "--check");
+      assert.equal(before.code, 1);
+      assert.equal(before.out, "live maxmemory");
+
+      const r = run("okome-redis-apply");
+      assert.equal(r.code, 0, r.err);
+      assert.match(r.out, /maxmemory: '268435456' -> '314572800'/);
+      assert.equal(await configGet("maxmemory"), String(300 * 1024 * 1024));
+      assert.equal(server.pid, pid);
+      assert.equal(await c.get("okome:kept"), "yes", "the client's connection and key survive");
+      assert.equal(run("okome-redis-apply", "--check").code, 0);
+      c.disconnect();
+    });
+
+    it("moves the port live: the server answers on the new one with its keys", async () => {
+      const c = await app();
+      await c.set("okome:kept", "yes");
+      const newPort = server.port + 1;
+      server.install({ ...settings, port: newPort });
+      const r = run("okome-redis-apply");
+      assert.equal(r.code, 0, r.err);
+      assert.match(r.out, /port: '\d+' -> '\d+'/);
+      const moved = await app(newPort);
+      assert.equal(await moved.get("okome:kept"), "yes");
+      moved.disconnect();
+      c.disconnect();
+    });
+
+    it("reloads users only when they change, and a new password works at once", async () => {
+      const passwords = {
+        ...server.passwords,
+        [ORCHESTRATOR_USER.name]: "a-new-password-for-okome",
+      };
+      server.install(settings, passwords);
+      const r = run("okome-redis-apply");
+      assert.equal(r.code, 0, r.err);
+      assert.match(r.out, /users reloaded/);
+      const c = await app(server.port, "a-new-password-for-okome");
+      assert.equal(await c.ping(), "PONG");
+      c.disconnect();
+      await assert.rejects(app(), /WRONGPASS/);
+      assert.doesNotMatch(run("okome-redis-apply").out, /users reloaded/);
+    });
+
+    it("leaves a restart-only setting to okome-redis-restart, and says so", () => {
+      server.install({
+        ...settings,
+        extraOptions: { "io-threads": "2", "lazyfree-lazy-eviction": "yes" },
+      });
+      const r = run("okome-redis-apply");
+      assert.equal(r.code, 0, r.err);
+      assert.match(r.out, /lazyfree-lazy-eviction: 'no' -> 'yes'/);
+      assert.match(r.out, /io-threads needs a restart \('1' -> '2'\)/);
+      assert.deepEqual(run("okome-redis-apply", "--check"), {
+        code: 0,
+        out: "restart io-threads",
+        err: "",
+      });
+    });
+
+    it("changes nothing when Redis refuses part of it", async () => {
+      // A port another process holds: the candidate (no TCP) accepts it, the live CONFIG SET cannot.
+      const taken = net.createServer();
+      await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+      const port = (taken.address() as net.AddressInfo).port;
+      try {
+        server.install({ ...settings, port, maxmemory: "300mb" });
+        const r = run("okome-redis-apply");
+        assert.equal(r.code, 1);
+        assert.match(r.err, /CONFIG SET refused, nothing changed/);
+        assert.equal(await configGet("maxmemory"), String(256 * 1024 * 1024));
+      } finally {
+        taken.close();
+      }
+    });
+  });
+});
