@@ -280,7 +280,14 @@ export class OkomeCache {
       this.m.misses++;
       return { value: undefined, status: "MISS", key };
     }
-    const value = this.serializer(options).decode(reply[0]);
+    let value: T;
+    try {
+      value = this.serializer(options).decode(reply[0]);
+    } catch {
+      this.m.decodeErrors++;
+      this.m.misses++;
+      return { value: undefined, status: "MISS", key };
+    }
     if (reply[1] < 0 || reply[1] > staleMs) {
       this.m.hits++;
       return { value, status: "HIT", key };
@@ -290,12 +297,14 @@ export class OkomeCache {
   }
 
   /**
-   * Writes `key` for `ttlMs` (+ `staleMs`). Resolves `false` instead of throwing when Redis fails.
+   * Writes `key` for `ttlMs` (+ `staleMs`). Resolves `false` instead of throwing when Redis
+   * fails; a value the serializer cannot encode throws.
    */
   async set<T>(key: string, value: T, options: WriteOptions<T>): Promise<boolean> {
     const o = this.resolve(options);
+    const raw = o.serializer.encode(value);
     try {
-      await this.redis.set(key, o.serializer.encode(value), "PX", o.ttlMs + o.staleMs);
+      await this.redis.set(key, raw, "PX", o.ttlMs + o.staleMs);
       this.m.writes++;
       return true;
     } catch {
@@ -346,7 +355,10 @@ export class OkomeCache {
     const token = `${this.tokenPrefix}:${++this.seq}`;
     let reply: FetchReply;
     try {
-      reply = await this.fetch(key, lock, token, o);
+      // Without a stale window a hit needs no PTTL: a plain GET keeps the hot path at the cost
+      // of a raw GET, and only a miss pays for the script.
+      const raw = o.staleMs === 0 ? await this.redis.getBuffer(key) : null;
+      reply = raw === null ? await this.fetch(key, lock, token, o) : [1, raw];
     } catch {
       return this.bypass(key, compute, true);
     }
@@ -521,7 +533,8 @@ export class OkomeCache {
           return this.bypass(key, compute, false);
         }
         // Wake when the lease ends too (+1 ms): that is when a dead owner can be replaced.
-        if (await wake.next(Math.min(this.o.pollIntervalMs, left, reply[1] + 1))) {
+        const leaseLeft = reply[1] >= 0 ? reply[1] + 1 : this.o.pollIntervalMs;
+        if (await wake.next(Math.min(this.o.pollIntervalMs, left, leaseLeft))) {
           this.m.pubsubWakeups++;
         } else {
           this.m.pollWakeups++;

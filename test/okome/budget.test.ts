@@ -89,7 +89,7 @@ describe("okome budget (real redis-server)", function () {
   });
 
   it("never admits more than the limit in any window, across the window edge", async () => {
-    const [b] = budgets({ requests: { limit: 10, windowMs: 1000 } });
+    const [b] = budgets({ requests: { limit: 10, windowMs: 2000 } });
     const first = await spread(10, [b!], () => b!.checkRequest("edge"));
     assert.equal(admitted(first), 10);
     // A fixed window would reset at the next boundary; the sliding log waits for the oldest.
@@ -97,7 +97,7 @@ describe("okome budget (real redis-server)", function () {
     const mid = await spread(10, [b!], () => b!.checkRequest("edge"));
     assert.equal(admitted(mid), 0);
     const wait = Math.max(...mid.map((d) => d.retryAfterMs));
-    assert.ok(wait > 0 && wait <= 600, `retryAfterMs ${wait}`);
+    assert.ok(wait > 0 && wait <= 1600, `retryAfterMs ${wait}`);
     await sleep(wait + 20);
     const after = await spread(15, [b!], () => b!.checkRequest("edge"));
     assert.equal(admitted(after), 10);
@@ -105,11 +105,11 @@ describe("okome budget (real redis-server)", function () {
 
   it("frees key slots when the keys expire", async () => {
     const [b] = budgets({ keys: { cap: 2 } });
-    assert.equal((await b!.checkWrite("exp", keys.tools("a"), 300)).allowed, true);
+    assert.equal((await b!.checkWrite("exp", keys.tools("a"), 1000)).allowed, true);
     assert.equal((await b!.checkWrite("exp", keys.tools("b"), 5000)).allowed, true);
     const full = await b!.checkWrite("exp", keys.tools("c"), 5000);
     assert.equal(full.allowed, false);
-    assert.ok(full.retryAfterMs > 0 && full.retryAfterMs <= 300, "until the first key expires");
+    assert.ok(full.retryAfterMs > 0 && full.retryAfterMs <= 1000, "until the first key expires");
     await sleep(full.retryAfterMs + 20);
     assert.equal((await b!.checkWrite("exp", keys.tools("c"), 5000)).allowed, true);
   });

@@ -42,7 +42,7 @@ describe("okome cache with Redis down or slow (real redis-server)", function () 
   }
 
   it("computes within timeout + compute time while Redis is slow (CLIENT PAUSE)", async () => {
-    const pauseMs = 800;
+    const pauseMs = 1500;
     const pauser = createRedis({ port: server.port });
     try {
       await whenReady(pauser);
