@@ -28,6 +28,22 @@ export PATH LC_ALL=C
 umask 077
 CLAIMED=0`;
 
+/**
+ * Directories: a write may create missing parents; the top-most one created is recorded
+ * (`topmissing`) so a rollback or delete removes exactly those again, and only if empty.
+ */
+const DIRS = `topmissing() {
+  d=$(dirname -- "$1"); t=""
+  while [ ! -e "$d" ]; do t=$d; d=$(dirname -- "$d"); done
+  printf '%s' "$t"
+}
+prune() {
+  [ -n "$2" ] || return 0
+  d=$(dirname -- "$1")
+  while rmdir -- "$d" 2> /dev/null; do [ "$d" = "$2" ] && break; d=$(dirname -- "$d"); done
+  return 0
+}`;
+
 /** Helpers shared by the apply and confirm scripts. `$T` is the transaction dir. */
 const HELPERS = `emit() { printf '@okome out %s %s %s\\n' "$1" "$2" "$(base64 -w0 < "$3")"; }
 step() {
@@ -80,19 +96,20 @@ function applyOp(op: FileOp): string {
   const o: Original = op.original;
   if (o.kind === "file") return put(o.content, o.mode, o.owner, o.group);
   if (o.kind === "link") return `relink ${path} ${shQuote(o.target)} || fail write`;
-  return `rm -f -- ${path} || fail write`;
+  return `{ rm -f -- ${path} && prune ${path} ${shQuote(o.createdDir ?? "")}; } || fail write`;
 }
 
 /** restore.sh: puts every backed-up path back and re-activates; run on failure or by the dead-man timer. */
 function restoreScript(paths: readonly string[], activate: string, stepTimeout: number): string {
   const backs = paths.map((p, i) => `back ${i} ${shQuote(p)}`).join("\n");
   return `${PREAMBLE}
+${DIRS}
 T=$(cd "$(dirname -- "$0")" && pwd)
 ok=0
 back() {
   n="$(dirname -- "$2")/.$(basename -- "$2")${NEW_SUFFIX}"
   if [ -e "$T/$1.absent" ]; then
-    rm -f -- "$2" || ok=1
+    rm -f -- "$2" && prune "$2" "$(cat "$T/$1.absent")" || ok=1
   elif [ -e "$T/$1.orig" ] || [ -L "$T/$1.orig" ]; then
     rm -f -- "$n"; cp -a -- "$T/$1.orig" "$n" && mv -fT -- "$n" "$2" || { rm -f -- "$n"; ok=1; }
   fi
@@ -133,12 +150,13 @@ export function buildApplyScript(input: ApplyScriptInput): string {
     `T=$(mktemp -d ${shQuote(`${base}/${TXN_PREFIX}${input.service}-XXXXXX`)}) || { echo '@okome failed setup'; exit 1; }`,
     `echo "@okome txn $T"`,
     HELPERS,
+    DIRS,
     PUT,
     `cat > "$T/restore.sh" <<'OKOME_RESTORE'\n${restoreScript(paths, input.activate, input.stepTimeoutSeconds)}\nOKOME_RESTORE`,
     // Nothing is written until every path is backed up; a directory in the way fails here.
     `backup() {
   if [ -d "$2" ] && [ ! -L "$2" ]; then echo "@okome notfile $1"; return 1; fi
-  if [ -e "$2" ] || [ -L "$2" ]; then cp -a -- "$2" "$T/$1.orig"; else : > "$T/$1.absent"; fi
+  if [ -e "$2" ] || [ -L "$2" ]; then cp -a -- "$2" "$T/$1.orig"; else topmissing "$2" > "$T/$1.absent"; fi
 }`,
     ...paths.map(
       (p, i) =>
@@ -147,7 +165,7 @@ export function buildApplyScript(input: ApplyScriptInput): string {
     `capture() {
   if [ -L "$2" ]; then printf '@okome orig %s link %s\\n' "$1" "$(printf %s "$(readlink -- "$2")" | base64 -w0)"
   elif [ -f "$2" ]; then printf '@okome orig %s file %s %s\\n' "$1" "$(stat -c '%a %U %G' -- "$2")" "$(base64 -w0 < "$2")"
-  else printf '@okome orig %s absent\\n' "$1"; fi
+  else printf '@okome orig %s absent %s\\n' "$1" "$(topmissing "$2" | base64 -w0)"; fi
 }`,
     ...input.capture.map((p, i) => `capture ${i} ${shQuote(p)}`),
     ...input.ops.map(applyOp),
@@ -286,8 +304,10 @@ export function parseTxnOutput(stdout: string): TxnReport {
         break;
       case "orig": {
         const i = Number(f[1]);
-        if (f[2] === "absent") r.originals[i] = { kind: "absent" };
-        else if (f[2] === "link") r.originals[i] = { kind: "link", target: decode(f[3]) };
+        if (f[2] === "absent") {
+          const createdDir = decode(f[3]);
+          r.originals[i] = createdDir ? { kind: "absent", createdDir } : { kind: "absent" };
+        } else if (f[2] === "link") r.originals[i] = { kind: "link", target: decode(f[3]) };
         else
           r.originals[i] = {
             kind: "file",

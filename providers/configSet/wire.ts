@@ -64,7 +64,8 @@ export interface FileState extends WireFile {
 
 /** What a path held before the set first wrote it; delete() and removals put it back. */
 export type Original =
-  | { kind: "absent" }
+  /** createdDir: the top-most parent directory the set created for the file, removed again if empty. */
+  | { kind: "absent"; createdDir?: string }
   | { kind: "file"; content: string; mode: string; owner: string; group: string }
   | { kind: "link"; target: string };
 

@@ -95,7 +95,10 @@ describe("config transaction over SSH (loopback sshd, as root)", function () {
       owner: "root",
       group: "root",
     });
-    assert.deepEqual(outs.originals[`${root}/conf.d/b.conf`], { kind: "absent" });
+    assert.deepEqual(outs.originals[`${root}/conf.d/b.conf`], {
+      kind: "absent",
+      createdDir: `${root}/conf.d`,
+    });
     assert.equal(outs.hostKey, sshd.hostKey);
     assert.equal(fs.readFileSync(`${root}/activations`, "utf8"), "reloaded\n");
     assert.deepEqual(leftovers(), []);

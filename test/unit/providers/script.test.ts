@@ -99,7 +99,7 @@ describe("transaction scripts (run locally with sh)", function () {
     assert.deepEqual(r.report.originals, {
       0: { kind: "file", content: "stock\n", mode: "0640", owner, group },
       1: { kind: "link", target: "a.conf" },
-      2: { kind: "absent" },
+      2: { kind: "absent", createdDir: `${etc}/d` },
     });
     assert.equal(activations(), 1);
     assert.deepEqual(leftovers(), []);
@@ -119,7 +119,7 @@ describe("transaction scripts (run locally with sh)", function () {
         ops: [
           write(`${etc}/a.conf`, "new\n", "0600"),
           write(`${etc}/l.conf`, "x\n"),
-          write(`${etc}/new.conf`, "n\n"),
+          write(`${etc}/new/deep/n.conf`, "n\n"),
         ],
         ...o,
       });
@@ -133,7 +133,11 @@ describe("transaction scripts (run locally with sh)", function () {
       assert.equal(read(`${etc}/a.conf`), "stock\n");
       assert.equal(mode(`${etc}/a.conf`), "0640");
       assert.equal(fs.readlinkSync(`${etc}/l.conf`), "a.conf");
-      assert.equal(fs.existsSync(`${etc}/new.conf`), false);
+      assert.equal(
+        fs.existsSync(`${etc}/new`),
+        false,
+        "directories the write created are removed again",
+      );
       assert.equal(
         activations(),
         phase === "validate" ? 1 : 2,
@@ -185,7 +189,9 @@ describe("transaction scripts (run locally with sh)", function () {
     assert.deepEqual(leftovers(), []);
   });
 
-  it("restore ops put back files, links and absence (delete)", () => {
+  it("restore ops put back files, links and absence, pruning directories the set made (delete)", () => {
+    fs.mkdirSync(`${etc}/made/by`, { recursive: true });
+    fs.writeFileSync(`${etc}/made/by/us.conf`, "ours\n");
     fs.writeFileSync(`${etc}/f.conf`, "ours\n");
     fs.writeFileSync(`${etc}/l.conf`, "ours\n");
     fs.writeFileSync(`${etc}/gone.conf`, "ours\n");
@@ -198,6 +204,11 @@ describe("transaction scripts (run locally with sh)", function () {
         },
         { path: `${etc}/l.conf`, kind: "restore", original: { kind: "link", target: "f.conf" } },
         { path: `${etc}/gone.conf`, kind: "restore", original: { kind: "absent" } },
+        {
+          path: `${etc}/made/by/us.conf`,
+          kind: "restore",
+          original: { kind: "absent", createdDir: `${etc}/made` },
+        },
       ],
     });
     assert.ok(r.report.done, r.stdout);
@@ -205,6 +216,8 @@ describe("transaction scripts (run locally with sh)", function () {
     assert.equal(mode(`${etc}/f.conf`), "0600");
     assert.equal(fs.readlinkSync(`${etc}/l.conf`), "f.conf");
     assert.equal(fs.existsSync(`${etc}/gone.conf`), false);
+    assert.equal(fs.existsSync(`${etc}/made`), false);
+    assert.ok(fs.existsSync(etc), "never above the directory the set created");
   });
 
   it("the read script reports content, mode, owner and absence", () => {
