@@ -5,6 +5,7 @@ set -euo pipefail
 packages=(
   redis-server   # okome/ tests start their own throw-away servers
   openssh-client
+  openssh-server # providers/ tests start their own sshd on 127.0.0.1 (never the system one)
   shellcheck
 )
 

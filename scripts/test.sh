@@ -12,4 +12,4 @@ npm run --silent format:check
 git ls-files -z '*.sh' .ci/run | xargs -0 shellcheck -x
 
 step "unit tests and the real Pulumi engine"
-npx mocha 'test/unit/**/*.test.ts' 'test/okome/**/*.test.ts' 'test/toolchain/**/*.test.ts'
+npx mocha 'test/unit/**/*.test.ts' 'test/okome/**/*.test.ts' 'test/toolchain/**/*.test.ts' 'test/loopback/**/*.test.ts'
