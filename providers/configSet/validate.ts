@@ -4,29 +4,48 @@ import { CONFIG_SET_DEFAULTS, CONFIG_SET_LIMITS, UNKNOWN, WireFile, WireInputs }
 
 /**
  * Services whose config can take the host down with it. For these a validator is not
- * optional (STYLE: a validator nothing calls is worse than none), and the ones that can
- * cut the deploy key's access also need the dead-man switch.
+ * optional (STYLE: a validator nothing calls is worse than none); where the stock tool is
+ * the only sound check, the command must run it. Services that can cut the deploy key's
+ * access also need the dead-man switch.
  */
 export const SERVICE_RULES: Readonly<
-  Record<string, { readonly validator: string; readonly deadman: boolean; readonly why: string }>
+  Record<
+    string,
+    {
+      /** The validator the command must run, if one specific tool is the check. */
+      readonly tool?: { readonly pattern: RegExp; readonly name: string };
+      readonly deadman: boolean;
+      readonly why: string;
+    }
+  >
 > = {
   sshd: {
-    validator: "sshd -t",
+    tool: { pattern: /\bsshd\b.* -t\b/, name: "sshd -t" },
     deadman: true,
     why: "a broken sshd_config locks the deploy key out",
   },
-  nftables: { validator: "nft -c", deadman: true, why: "a bad ruleset can drop the SSH session" },
+  nftables: {
+    tool: { pattern: /\bnft\b.* (-c|--check)\b/, name: "nft -c" },
+    deadman: true,
+    why: "a bad ruleset can drop the SSH session",
+  },
   nginx: {
-    validator: "nginx -t",
+    tool: { pattern: /\bnginx\b.* -[tT]\b/, name: "nginx -t" },
     deadman: false,
     why: "a reload with a broken file stops the edge",
   },
-  keepalived: { validator: "keepalived -t", deadman: false, why: "a bad config drops the VIP" },
-  redis: { validator: "redis-server", deadman: false, why: "a bad config stops the model cache" },
+  keepalived: {
+    tool: { pattern: /\bkeepalived\b.* (-t|--config-test)\b/, name: "keepalived -t" },
+    deadman: false,
+    why: "a bad config drops the VIP",
+  },
+  // Checked by a throw-away redis-server, usually behind a script: any validator will do.
+  redis: { deadman: false, why: "a bad config stops the model cache" },
 };
 
 const UNIX_NAME = /^([a-z_][a-z0-9_-]{0,31}|[0-9]+)$/;
-const SERVICE_NAME = /^[a-z0-9][a-z0-9_.@-]{0,63}$/;
+// Also names the transaction dir and the dead-man systemd unit: no dots or @.
+const SERVICE_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 const OCTAL_MODE = /^[0-7]{3,4}$/;
 
@@ -225,10 +244,13 @@ export function validateInputs(raw: Record<string, unknown>): Issue[] {
   }
   const rule = typeof raw.service === "string" ? SERVICE_RULES[raw.service] : undefined;
   if (rule && !isUnknown(raw.validate)) {
-    if (typeof raw.validate !== "string" || !raw.validate.includes(rule.validator)) {
+    const v = raw.validate;
+    const missing = typeof v !== "string";
+    if (missing || (rule.tool && !rule.tool.pattern.test(` ${v}`))) {
+      const how = rule.tool ? ` with \`${rule.tool.name}\`` : "";
       c.add(
         "validate",
-        `service "${raw.service}" must be validated with \`${rule.validator}\` before activation (${rule.why})`,
+        `service "${raw.service}" must be validated${how} before activation (${rule.why})`,
       );
     }
   }

@@ -117,6 +117,22 @@ describe("config set input validation (check)", () => {
     assert.deepEqual(validateInputs({ ...noValidate, service: "okome-health" }), []);
   });
 
+  it("accepts the stock tool behind options, and any validator for redis (a wrapper script)", () => {
+    assert.deepEqual(validateInputs({ ...valid(), validate: "/usr/sbin/nginx -q -t" }), []);
+    assert.deepEqual(
+      validateInputs({
+        ...valid(),
+        service: "redis",
+        validate: "/usr/local/sbin/okome-redis-candidate",
+      }),
+      [],
+    );
+    const { validate: _v, ...none } = valid();
+    void _v;
+    assert.deepEqual(paths({ ...none, service: "redis" }), ["validate"]);
+    assert.deepEqual(paths({ ...valid(), service: "redis@x" }), ["service"]);
+  });
+
   it("requires sshd -t and a dead-man switch for sshd", () => {
     const sshd = {
       ...valid(),
