@@ -3,6 +3,7 @@ import { ConfigSet, type ManagedFile } from "../providers";
 import { assertNoIssues } from "./issues";
 import {
   MaxmemoryPolicy,
+  ModelCacheFiles,
   ModelCacheNodeArgs,
   RESERVED_USERS,
   modelCacheCommands,
@@ -19,10 +20,10 @@ export * from "./modelCache";
 /**
  * The OKOME model cache: Redis on one Pi as an LRU cache without persistence, ACL users with
  * generated passwords, changes applied live (CONFIG SET) so the cache survives them, and an
- * optional Prometheus exporter. Children, applied in this order: `<name>-secrets` (the plaintext
- * passwords the host needs), `<name>-config` (redis.conf, users.acl, scripts; applied live),
- * `<name>-restart` (changes only when a restart-only setting does, so preview shows restarts),
- * `<name>-exporter`; and a `<name>-<user>-password` per ACL user.
+ * optional Prometheus exporter. Children, in the order they apply: `<name>-scripts` (the host
+ * scripts), `<name>-config` (redis.conf, users.acl and the admin's password file; applied live),
+ * then `<name>-restart` (changes only when a restart-only setting does, so preview shows
+ * restarts) and `<name>-exporter`; and a `<name>-<user>-password` per ACL user.
  */
 export class ModelCacheNode extends pulumi.ComponentResource {
   /** The address the orchestrator connects to (the node's). */
@@ -74,36 +75,27 @@ export class ModelCacheNode extends pulumi.ComponentResource {
         renderModelCacheSecrets(args, { adminPassword, monitorPassword }),
       );
     const commands = modelCacheCommands(args);
-    const set = (
-      role: keyof typeof commands,
-      service: string,
-      setFiles: pulumi.Input<ManagedFile[]>,
-      after: pulumi.Resource[],
-    ) =>
+    // Not a secret list, which would make every file secret and hide redis.conf's diff: each
+    // secret file carries `secret: true`, and the ConfigSet keeps its content secret.
+    const setFiles = (role: keyof ModelCacheFiles): pulumi.Input<ManagedFile[]> =>
+      pulumi.unsecret(
+        pulumi
+          .all([files, secretFiles])
+          .apply(([f, s]) => [
+            ...f[role],
+            ...(role === "config" || role === "exporter" ? s[role] : []),
+          ]),
+      );
+    const set = (role: keyof ModelCacheFiles, service: string, after: pulumi.Resource[]) =>
       new ConfigSet(
         `${name}-${role}`,
-        { connection: args.connection, service, files: setFiles, ...commands[role] },
+        { connection: args.connection, service, files: setFiles(role), ...commands[role] },
         { ...parent, dependsOn: after },
       );
-    const secrets = set("secrets", "redis-secrets", secretFiles, []);
-    const config = set(
-      "config",
-      "redis",
-      files.apply((f) => [...f.config]),
-      [secrets],
-    );
-    set(
-      "restart",
-      "redis-restart",
-      files.apply((f) => [...f.restart]),
-      [config],
-    );
-    set(
-      "exporter",
-      "redis-exporter",
-      files.apply((f) => [...f.exporter]),
-      [config],
-    );
+    const scripts = set("scripts", "redis-scripts", []);
+    const config = set("config", "redis", [scripts]);
+    set("restart", "redis-restart", [config]);
+    set("exporter", "redis-exporter", [config]);
 
     const appUsers = a.users.map((u) => u.name);
     this.address = pulumi.output(a.host.address);

@@ -411,7 +411,12 @@ export interface RenderedFile {
 
 /** The files of the node, by the config set that installs them. */
 export interface ModelCacheFiles {
-  /** redis.conf, users.acl, the scripts and their settings: validated, then applied live. */
+  /**
+   * The okome-redis-* host scripts and their settings. A set of their own, applied before the
+   * config and removed after it, so they are there to validate and activate its removal too.
+   */
+  readonly scripts: readonly RenderedFile[];
+  /** redis.conf and users.acl: validated, then applied live. */
   readonly config: readonly RenderedFile[];
   /** The restart-only settings; a change to this set is a restart (see okome-redis-restart). */
   readonly restart: readonly RenderedFile[];
@@ -525,13 +530,15 @@ export function renderModelCache(
   });
   const redisOwned = { mode: "0640", owner: REDIS.user, group: REDIS.group } as const;
   return {
+    scripts: [
+      { path: MODEL_CACHE_PATHS.scriptsEnv, content: scriptsEnv, mode: "0644" },
+      script(HOST_SCRIPTS.redisServerCandidate, "okome-redis-server-candidate.sh"),
+      script(HOST_SCRIPTS.redisApply, "okome-redis-apply.sh"),
+      script(HOST_SCRIPTS.redisRestart, "okome-redis-restart.sh"),
+    ],
     config: [
       { path: REDIS.configFile, content: redisConf, ...redisOwned },
       { path: REDIS.aclFile, content: usersAcl, ...redisOwned },
-      { path: MODEL_CACHE_PATHS.scriptsEnv, content: scriptsEnv, mode: "0644" },
-      script(HOST_SCRIPTS.redisCandidate, "okome-redis-candidate.sh"),
-      script(HOST_SCRIPTS.redisApply, "okome-redis-apply.sh"),
-      script(HOST_SCRIPTS.redisRestart, "okome-redis-restart.sh"),
     ],
     restart: [
       {
@@ -568,30 +575,34 @@ export interface ModelCacheSecrets {
 }
 
 /**
- * The node's plaintext secrets, root-only (the admin's, for the host scripts) or shared with the
- * exporter's group (the monitor's). They form a config set of their own, so no other set holds
- * a secret and previews show the others' diffs.
+ * The node's plaintext secrets, by the config set that installs them: the admin's (root-only,
+ * for the host scripts) beside the users.acl that holds its hash, so the two change in one
+ * transaction; the monitor's (group prometheus) beside the exporter's settings.
  */
 export function renderModelCacheSecrets(
   args: ModelCacheSettings,
   secrets: ModelCacheSecrets,
-): RenderedFile[] {
+): Pick<ModelCacheFiles, "config" | "exporter"> {
   const a = resolveModelCacheArgs(args);
   const exporterUrl = `redis://${exporterRedisAddress(a)}:${a.port}`;
-  const admin: RenderedFile = {
-    path: MODEL_CACHE_PATHS.adminSecret,
-    content: secrets.adminPassword,
-    mode: "0600",
-    secret: true,
-  };
-  const exporter: RenderedFile = {
+  const monitor: RenderedFile = {
     path: MODEL_CACHE_PATHS.exporterPasswords,
     content: `${JSON.stringify({ [exporterUrl]: secrets.monitorPassword })}\n`,
     mode: "0640",
     group: REDIS_EXPORTER.group,
     secret: true,
   };
-  return a.exporter ? [admin, exporter] : [admin];
+  return {
+    config: [
+      {
+        path: MODEL_CACHE_PATHS.adminSecret,
+        content: secrets.adminPassword,
+        mode: "0600",
+        secret: true,
+      },
+    ],
+    exporter: a.exporter ? [monitor] : [],
+  };
 }
 
 /** The host commands of the node's config sets (run as root by the ConfigSet transaction). */
@@ -600,10 +611,10 @@ export function modelCacheCommands(args: ModelCacheSettings) {
   const unit = REDIS_EXPORTER.unit;
   const metrics = `http://${a.host.address}:${a.exporterPort}/metrics`;
   return {
-    // Nothing to do: okome-redis-apply and the exporter read the files when they run.
-    secrets: { activate: "true" },
+    // Nothing runs the scripts but the other sets' steps: nothing to reload.
+    scripts: { activate: "true" },
     config: {
-      validate: HOST_SCRIPTS.redisCandidate,
+      validate: HOST_SCRIPTS.redisServerCandidate,
       activate: HOST_SCRIPTS.redisApply,
       verify: `${HOST_SCRIPTS.redisApply} --check`,
     },

@@ -1,4 +1,4 @@
-import { CONFIG_NAMESPACE, HostSpec } from "./config";
+import { CONFIG_NAMESPACE } from "./config";
 import { Issue } from "./issues";
 import {
   MaxmemoryPolicy,
@@ -28,9 +28,9 @@ type ArgName = keyof typeof MODEL_CACHE_CONFIG_KEYS;
 /** Raw values as `pulumi.Config.get` returns them: strings, arrays as JSON text. */
 export type RawSettings = Readonly<Record<string, string | undefined>>;
 
-/** The model cache's arguments from stack config (all but the connection), or the issues. */
+/** The model cache's arguments from stack config (all but the host and connection), and the issues. */
 export interface ModelCacheConfig {
-  readonly args: ModelCacheSettings;
+  readonly args: Omit<ModelCacheSettings, "host">;
   /** Every problem, named by its full config key (`okome-cache:redisMaxmemory`). */
   readonly issues: readonly Issue[];
 }
@@ -64,11 +64,11 @@ function parseStringArray(text: string): string[] | undefined {
 }
 
 /**
- * Reads the model cache's settings from raw stack config and validates them with the
- * component's own rules, so each problem names the key a user edits. `host` is the model
- * node as the stack config names it; problems with its address are the stack config's to report.
+ * Reads the model cache's settings from raw stack config (`raw` also holds `modelAddress`) and
+ * validates them with the component's own rules, so each problem names the key a user edits.
+ * Problems with the address itself are the stack config's to report (components/config.ts).
  */
-export function readModelCacheConfig(raw: RawSettings, host: HostSpec): ModelCacheConfig {
+export function readModelCacheConfig(raw: RawSettings): ModelCacheConfig {
   const issues: Issue[] = [];
   const optionLines: Record<string, number> = {};
   const value = (arg: ArgName) => raw[MODEL_CACHE_CONFIG_KEYS[arg]];
@@ -128,12 +128,12 @@ export function readModelCacheConfig(raw: RawSettings, host: HostSpec): ModelCac
     exporterPort: integer("exporterPort"),
     extraOptions: extraOptions(),
   };
-  const args: ModelCacheSettings = {
+  const args: Omit<ModelCacheSettings, "host"> = {
     ...Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)),
-    host,
     hostMemory: hostMemory ?? "",
   };
-  for (const issue of validateModelCacheArgs(args)) {
+  const host = { name: "model", address: raw.modelAddress ?? "" };
+  for (const issue of validateModelCacheArgs({ ...args, host })) {
     const path = configPath(issue.path, optionLines);
     // A missing hostMemory is reported above; a bad host address by the stack config.
     if (path !== undefined && !(issue.path === "hostMemory" && hostMemory === undefined)) {

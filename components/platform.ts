@@ -77,7 +77,7 @@ export const REDIS_MAXMEMORY_POLICIES = [
 
 /** Scripts the components install on hosts, by the job they do. */
 export const HOST_SCRIPTS = {
-  redisCandidate: "/usr/local/sbin/okome-redis-candidate",
+  redisServerCandidate: "/usr/local/sbin/okome-redis-server-candidate",
   redisApply: "/usr/local/sbin/okome-redis-apply",
   redisRestart: "/usr/local/sbin/okome-redis-restart",
 } as const;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # okome-redis-apply: brings the running redis-server in line with its config file without a
 # restart, so the cache survives the change. Redis itself says what the file means:
-# okome-redis-candidate loads it into a throw-away server, and this script compares that server's
+# okome-redis-server-candidate loads it into a throw-away server, and this script compares that server's
 # effective settings (CONFIG GET *) and users (ACL LIST) with the running server's.
 #  - Settings Redis changes at runtime are applied in one CONFIG SET (atomic: all or none).
 #  - Restart-only settings are reported, not applied: okome-redis-restart does that.
@@ -9,8 +9,9 @@
 #    client, which then reconnects.
 # No CONFIG REWRITE and no ACL SAVE: the managed files, not the running server, are the truth.
 #
-#   okome-redis-apply          apply; a server that does not answer on the managed socket (first
-#                              apply, or down) holds nothing to keep: okome-redis-restart starts it
+#   okome-redis-apply          apply; when the server does not answer on the managed socket (first
+#                              apply, or down), or the file is not okome-cache's (a destroy put the
+#                              Debian one back), only a restart can apply it: okome-redis-restart
 #   okome-redis-apply --check  change nothing; print "live|restart <setting>" and "users" per
 #                              difference; exit 1 if anything but restart-only settings differs
 #
@@ -32,6 +33,11 @@ answers() {
   reply=$(redis-cli -s "$REDIS_SOCKET" PING 2>/dev/null) || return 1
   [[ $reply == PONG || $reply == NOAUTH* ]]
 }
+managed() { grep -qx "unixsocket $REDIS_SOCKET" "$REDIS_CONF" && [ -r "$REDIS_ADMIN_SECRET" ]; }
+if ! managed; then
+  $check && fail "$REDIS_CONF is not okome-cache's: there is nothing to compare"
+  exec "$OKOME_SBIN/okome-redis-restart"
+fi
 if ! answers; then
   $check && fail "redis-server does not answer on $REDIS_SOCKET"
   exec "$OKOME_SBIN/okome-redis-restart"
@@ -44,7 +50,7 @@ cli() { REDISCLI_AUTH=$(<"$REDIS_ADMIN_SECRET") redis-cli -s "$REDIS_SOCKET" --u
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-"$OKOME_SBIN/okome-redis-candidate" --dump "$tmp" >/dev/null
+"$OKOME_SBIN/okome-redis-server-candidate" --dump "$tmp" >/dev/null
 cli CONFIG GET '*' >"$tmp/live-config"
 cli ACL LIST >"$tmp/live-acl"
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # okome-redis-restart: restarts redis-server, which empties the cache and sends the orchestrator
 # into a miss storm, only when it must:
+#  - the config file is not okome-cache's (a destroy restored the Debian one),
 #  - it does not answer on the managed socket (first apply of the managed config, or down), or
 #  - settings that CONFIG SET cannot change differ between the config file and the running
 #    server (okome-redis-apply --check lists them).
@@ -22,8 +23,14 @@ answers() {
   [[ $reply == PONG || $reply == NOAUTH* ]]
 }
 setting() { awk -v n="$1" '$1 == n { $1 = ""; sub(/^ /, ""); v = $0 } END { print v }' "$REDIS_CONF"; }
+managed() { grep -qx "unixsocket $REDIS_SOCKET" "$REDIS_CONF" && [ -r "$REDIS_ADMIN_SECRET" ]; }
 
-if answers; then
+if ! managed; then
+  echo "okome-redis-restart: $REDIS_CONF is not okome-cache's: restarting $REDIS_UNIT onto it"
+  systemctl restart "$REDIS_UNIT"
+  systemctl is-active --quiet "$REDIS_UNIT" || fail "$REDIS_UNIT did not start on $REDIS_CONF"
+  exit 0
+elif answers; then
   pending=$("$OKOME_SBIN/okome-redis-apply" --check | awk '$1 == "restart" { printf " %s", $2 }')
   if [ -z "$pending" ]; then
     echo "okome-redis-restart: redis-server already runs with every restart-only setting of $REDIS_CONF; not restarting"

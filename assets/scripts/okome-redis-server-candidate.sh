@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# okome-redis-candidate: proves that redis-server accepts its config file, and the ACL file that
-# file names, by starting a throw-away server on them: as the redis user, listening only on a
+# okome-redis-server-candidate: proves that redis-server accepts its config file, and the ACL file
+# that file names, by starting a throw-away server on them: as the redis user, listening only on a
 # unix socket in a temp dir, never on TCP. redis-server 7.0 has no config-test flag; this is what
 # catches a bad directive, size or policy and an ACL rule Redis rejects, with Redis's own message.
 # Since the throw-away server binds no TCP port, the bind addresses are checked against the host.
+# With okome-cache's users (an aclfile), the admin must be able to log in with its secret; the
+# Debian file that a destroy restores has no users and is checked as Redis alone.
 #
-#   okome-redis-candidate             validate; on failure print why and exit 1
-#   okome-redis-candidate --dump DIR  also write the candidate's effective settings (DIR/config,
+#   okome-redis-server-candidate             validate; on failure print why and exit 1
+#   okome-redis-server-candidate --dump DIR  also write the candidate's effective settings (DIR/config,
 #                                     CONFIG GET * as name/value lines) and users (DIR/acl, ACL LIST)
 #
 # Installed by okome-cache (components/ModelCacheNode.ts); settings in /etc/okome/redis.env.
@@ -15,7 +17,7 @@ set -euo pipefail
 . "${OKOME_REDIS_ENV:-/etc/okome/redis.env}"
 
 fail() {
-  echo "okome-redis-candidate: $*" >&2
+  echo "okome-redis-server-candidate: $*" >&2
   exit 1
 }
 
@@ -73,12 +75,16 @@ if ! answers; then
   fail "redis-server refuses $REDIS_CONF (see above)"
 fi
 
-cli() { REDISCLI_AUTH=$(<"$REDIS_ADMIN_SECRET") redis-cli -s "$tmp/redis.sock" --user "$REDIS_ADMIN_USER" "$@"; }
-[ "$(cli PING)" = PONG ] ||
-  fail "$REDIS_ADMIN_USER cannot log in with $REDIS_ADMIN_SECRET: it and the aclfile disagree"
+if grep -q '^aclfile ' "$REDIS_CONF"; then
+  cli() { REDISCLI_AUTH=$(<"$REDIS_ADMIN_SECRET") redis-cli -s "$tmp/redis.sock" --user "$REDIS_ADMIN_USER" "$@"; }
+  [ "$(cli PING)" = PONG ] ||
+    fail "$REDIS_ADMIN_USER cannot log in with $REDIS_ADMIN_SECRET: it and the aclfile disagree"
+elif [ -n "$dump" ]; then
+  fail "$REDIS_CONF names no aclfile: it is not okome-cache's, there is nothing to compare"
+fi
 
 if [ -n "$dump" ]; then
   cli CONFIG GET '*' >"$dump/config"
   cli ACL LIST >"$dump/acl"
 fi
-echo "okome-redis-candidate: redis-server accepts $REDIS_CONF"
+echo "okome-redis-server-candidate: redis-server accepts $REDIS_CONF"

@@ -95,7 +95,7 @@ export class ModelCacheServer {
     fs.mkdirSync(path.join(this.dir, "data"), { recursive: true });
     fs.chownSync(path.join(this.dir, "data"), redisUser().uid, redisUser().gid);
     fs.mkdirSync(path.join(this.dir, "sbin"), { recursive: true });
-    for (const f of [...files.config, ...secrets]) {
+    for (const f of [...files.scripts, ...files.config, ...secrets.config]) {
       const target = f.path.startsWith("/usr/local/sbin/")
         ? path.join(this.dir, "sbin", path.basename(f.path))
         : this.local(f.path);

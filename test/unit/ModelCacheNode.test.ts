@@ -19,6 +19,12 @@ interface Child {
   readonly dependsOn: unknown;
 }
 
+/** Pulumi's wire marker of a secret, as mocks receive secret inputs. */
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const isWrappedSecret = (v: unknown) => typeof v === "object" && v !== null && SECRET_SIG in v;
+const unwrap = (v: unknown) =>
+  isWrappedSecret(v) ? (v as unknown as { value: unknown }).value : v;
+
 const value = <T>(o: pulumi.Output<T>) => new Promise<T>((resolve) => o.apply((v) => resolve(v)));
 const mockPassword = (resourceName: string) => `pw-of-${resourceName}`;
 
@@ -81,7 +87,7 @@ describe("ModelCacheNode (component, under Pulumi mocks)", () => {
       "model-cache-okome-monitor-password",
       "model-cache-okome-password",
       "model-cache-restart",
-      "model-cache-secrets",
+      "model-cache-scripts",
     ]);
     for (const c of own) assert.equal(c.parent, node, `${c.name} is parented to the node`);
     const types = Object.fromEntries(registered.map((r) => [r.name, r.type]));
@@ -90,7 +96,7 @@ describe("ModelCacheNode (component, under Pulumi mocks)", () => {
     assert.equal(types["model-cache-okome-password"], "pulumi-nodejs:dynamic/okome:SecretPassword");
   });
 
-  it("applies the secrets first, then the config, then the restart and exporter sets", async () => {
+  it("applies the scripts, then the config, then the restart and exporter sets", async () => {
     await settled(create());
     const after = (name: string) =>
       Promise.all(
@@ -98,9 +104,9 @@ describe("ModelCacheNode (component, under Pulumi mocks)", () => {
           value(d.urn),
         ),
       );
-    assert.deepEqual(await after("model-cache-secrets"), []);
+    assert.deepEqual(await after("model-cache-scripts"), []);
     for (const [name, first] of [
-      ["model-cache-config", "model-cache-secrets"],
+      ["model-cache-config", "model-cache-scripts"],
       ["model-cache-restart", "model-cache-config"],
       ["model-cache-exporter", "model-cache-config"],
     ]) {
@@ -113,7 +119,8 @@ describe("ModelCacheNode (component, under Pulumi mocks)", () => {
   it("installs what renderModelCache renders, with the generated passwords hashed", async () => {
     await settled(create());
     const config = registered.find((r) => r.name === "model-cache-config")!.inputs;
-    const files = config.files as Record<
+    const scripts = registered.find((r) => r.name === "model-cache-scripts")!.inputs;
+    const files = { ...(scripts.files as object), ...(config.files as object) } as Record<
       string,
       { content: string; secret: boolean; mode?: string }
     >;
@@ -124,34 +131,30 @@ describe("ModelCacheNode (component, under Pulumi mocks)", () => {
       ]),
     );
     const want = renderModelCache(args, hashes);
-    for (const f of want.config) {
+    for (const f of [...want.config, ...want.scripts]) {
       assert.equal(files[f.path].content, f.content, f.path);
       assert.equal(files[f.path].secret, false, `${f.path} is not secret`);
     }
     assert.ok(
       !files["/etc/redis/users.acl"].content.includes(mockPassword("model-cache-okome-password")),
     );
-    const secrets = registered.find((r) => r.name === "model-cache-secrets")!.inputs;
-    // Their content is renderModelCacheSecrets' (tested there); here: which files, how guarded.
-    const guarded = Object.entries(
-      secrets.files as Record<string, { mode: string; group?: string; secret: boolean }>,
-    );
-    assert.deepEqual(
-      guarded.map(([p, f]) => [p, f.mode, f.group ?? "root", f.secret]),
-      [
-        ["/etc/okome/secrets/redis-admin", "0600", "root", true],
-        ["/etc/okome/secrets/redis-exporter.json", "0640", "prometheus", true],
-      ],
-    );
+    // Secret files travel with their set, their content apart and secret (providers/ConfigSet).
+    assert.deepEqual(files["/etc/okome/secrets/redis-admin"], { mode: "0600", secret: true });
+    assert.deepEqual(unwrap(config.secretContents), {
+      "/etc/okome/secrets/redis-admin": mockPassword("model-cache-okome-admin-password"),
+    });
+    assert.ok(isWrappedSecret(config.secretContents));
     assert.equal(config.service, "redis");
-    assert.equal(config.validate, "/usr/local/sbin/okome-redis-candidate");
+    assert.equal(config.validate, "/usr/local/sbin/okome-redis-server-candidate");
     assert.equal(config.activate, "/usr/local/sbin/okome-redis-apply");
     const restart = registered.find((r) => r.name === "model-cache-restart")!.inputs;
     assert.deepEqual(Object.keys(restart.files as object), ["/etc/okome/redis-restart-settings"]);
     const exporter = registered.find((r) => r.name === "model-cache-exporter")!.inputs;
     assert.deepEqual(Object.keys(exporter.files as object), [
       "/etc/default/prometheus-redis-exporter",
+      "/etc/okome/secrets/redis-exporter.json",
     ]);
+    assert.ok(isWrappedSecret(exporter.secretContents));
   });
 
   it("registers the outputs the stack exports, the password as a secret", async () => {

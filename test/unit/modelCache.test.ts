@@ -26,7 +26,7 @@ const hashes = {
 /** Compares with test/unit/golden/model-cache/<variant>/<file>; UPDATE_GOLDEN=1 rewrites them. */
 function golden(variant: string, settings: ModelCacheSettings): void {
   const files = renderModelCache(settings, hashes);
-  for (const f of [...files.config, ...files.restart, ...files.exporter]) {
+  for (const f of [...files.scripts, ...files.config, ...files.restart, ...files.exporter]) {
     if (f.path.startsWith("/usr/local/sbin/")) continue; // copied verbatim from assets/scripts
     const file = path.join(GOLDEN, variant, path.basename(f.path));
     if (process.env.UPDATE_GOLDEN === "1") {
@@ -76,7 +76,7 @@ describe("model cache: rendering", () => {
 
   it("never puts a password in a non-secret file, only its sha256", () => {
     const files = renderModelCache(lab, hashes);
-    const all = [...files.config, ...files.restart, ...files.exporter];
+    const all = [...files.scripts, ...files.config, ...files.restart, ...files.exporter];
     for (const f of all) {
       assert.ok(!f.secret, `${f.path} is not secret`);
       assert.ok(!/(admin|monitor|okome)-password/.test(f.content), `${f.path} holds a password`);
@@ -92,21 +92,20 @@ describe("model cache: rendering", () => {
       monitorPassword: "m".repeat(43),
     });
     assert.deepEqual(
-      s.map((f) => [f.path, f.mode, f.group ?? "root", f.secret]),
+      [...s.config, ...s.exporter].map((f) => [f.path, f.mode, f.group ?? "root", f.secret]),
       [
         ["/etc/okome/secrets/redis-admin", "0600", "root", true],
         ["/etc/okome/secrets/redis-exporter.json", "0640", "prometheus", true],
       ],
     );
-    assert.deepEqual(JSON.parse(s[1].content), { "redis://127.0.0.1:6379": "m".repeat(43) });
+    assert.deepEqual(JSON.parse(s.exporter[0].content), {
+      "redis://127.0.0.1:6379": "m".repeat(43),
+    });
     const off = renderModelCacheSecrets(
       { ...lab, exporter: false },
       { adminPassword: "a", monitorPassword: "m" },
     );
-    assert.deepEqual(
-      off.map((f) => f.path),
-      ["/etc/okome/secrets/redis-admin"],
-    );
+    assert.deepEqual(off.exporter, []);
   });
 
   it("lists only restart-only settings in the restart set, so live changes leave it alone", () => {
@@ -136,7 +135,7 @@ describe("model cache: rendering", () => {
   it("wires the candidate as validator, the live apply as activation and its --check as verification", () => {
     const c = modelCacheCommands(lab);
     assert.deepEqual(c.config, {
-      validate: "/usr/local/sbin/okome-redis-candidate",
+      validate: "/usr/local/sbin/okome-redis-server-candidate",
       activate: "/usr/local/sbin/okome-redis-apply",
       verify: "/usr/local/sbin/okome-redis-apply --check",
     });
@@ -221,19 +220,16 @@ describe("model cache: validation", () => {
 });
 
 describe("model cache: stack config", () => {
-  const raw = { modelMemory: "1gb", redisMaxmemory: "256mb" };
+  const raw = { modelAddress: "10.86.0.19", modelMemory: "1gb", redisMaxmemory: "256mb" };
 
   it("reads the lab settings into arguments", () => {
-    const { args, issues } = readModelCacheConfig(
-      {
-        ...raw,
-        redisBind: '["127.0.0.1"]',
-        redisPort: "6379",
-        redisUser: "orch",
-        redisExporter: "false",
-      },
-      host,
-    );
+    const { args, issues } = readModelCacheConfig({
+      ...raw,
+      redisBind: '["127.0.0.1"]',
+      redisPort: "6379",
+      redisUser: "orch",
+      redisExporter: "false",
+    });
     assert.deepEqual(issues, []);
     assert.equal(args.maxmemory, "256mb");
     assert.equal(args.users?.[0].name, "orch");
@@ -242,18 +238,16 @@ describe("model cache: stack config", () => {
   });
 
   it("names every bad key in full, all at once", () => {
-    const { issues } = readModelCacheConfig(
-      {
-        redisMaxmemory: "lots",
-        redisMaxmemoryPolicy: "lru",
-        redisPort: "six",
-        redisBind: '["127.0.0.1", "10.86.0.999"]',
-        redisUser: "Okome!",
-        redisExporter: "yes",
-        redisExtraOptions: '["io-threads", "include /etc/x"]',
-      },
-      host,
-    );
+    const { issues } = readModelCacheConfig({
+      redisMaxmemory: "lots",
+      redisMaxmemoryPolicy: "lru",
+      redisPort: "six",
+      redisBind: '["127.0.0.1", "10.86.0.999"]',
+      redisUser: "Okome!",
+      redisExporter: "yes",
+      redisExtraOptions: '["io-threads", "include /etc/x"]',
+      modelAddress: "10.86.0.999",
+    });
     assert.deepEqual(
       issues.map((i) => i.path),
       [
@@ -271,7 +265,7 @@ describe("model cache: stack config", () => {
   });
 
   it("checks redisMaxmemory against modelMemory", () => {
-    const { issues } = readModelCacheConfig({ modelMemory: "1gb", redisMaxmemory: "4gb" }, host);
+    const { issues } = readModelCacheConfig({ ...raw, redisMaxmemory: "4gb" });
     assert.deepEqual(
       issues.map((i) => i.path),
       ["okome-cache:redisMaxmemory"],

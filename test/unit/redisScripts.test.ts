@@ -9,7 +9,7 @@ import { ModelCacheServer } from "../support/modelCacheServer";
 
 // The host scripts against a real redis-server running the rendered files (paths moved to a
 // temp dir). The restart path needs systemd and is covered by the lab test.
-describe("model cache: host scripts (okome-redis-candidate, okome-redis-apply)", function () {
+describe("model cache: host scripts (okome-redis-server-candidate, okome-redis-apply)", function () {
   this.timeout(60_000);
   let server: ModelCacheServer;
   let settings: ModelCacheSettings;
@@ -46,16 +46,16 @@ describe("model cache: host scripts (okome-redis-candidate, okome-redis-apply)",
   });
   afterEach(() => server?.dispose());
 
-  describe("okome-redis-candidate", () => {
+  describe("okome-redis-server-candidate", () => {
     it("accepts the rendered files", () => {
-      const r = run("okome-redis-candidate");
+      const r = run("okome-redis-server-candidate");
       assert.equal(r.code, 0, r.err);
       assert.match(r.out, /redis-server accepts/);
     });
 
     it("refuses a bad directive with Redis's own message", () => {
       fs.appendFileSync(server.local(REDIS.configFile), "maxmemory-polcy allkeys-lru\n");
-      const r = run("okome-redis-candidate");
+      const r = run("okome-redis-server-candidate");
       assert.equal(r.code, 1);
       assert.match(r.err, /Bad directive or wrong number of arguments/);
       assert.match(r.err, /maxmemory-polcy/);
@@ -63,12 +63,12 @@ describe("model cache: host scripts (okome-redis-candidate, okome-redis-apply)",
 
     it("refuses a bad size", () => {
       fs.appendFileSync(server.local(REDIS.configFile), "maxmemory 4xb\n");
-      assert.match(run("okome-redis-candidate").err, /argument must be a memory value/);
+      assert.match(run("okome-redis-server-candidate").err, /argument must be a memory value/);
     });
 
     it("refuses an ACL rule Redis rejects", () => {
       fs.appendFileSync(server.local(REDIS.aclFile), "user broken on +no-such-command\n");
-      const r = run("okome-redis-candidate");
+      const r = run("okome-redis-server-candidate");
       assert.equal(r.code, 1);
       assert.match(r.err, /Unknown command or category name in ACL/);
     });
@@ -79,18 +79,32 @@ describe("model cache: host scripts (okome-redis-candidate, okome-redis-apply)",
         conf,
         fs.readFileSync(conf, "utf8").replace(/^bind .*$/m, "bind 127.0.0.1 10.86.0.77"),
       );
-      const r = run("okome-redis-candidate");
+      const r = run("okome-redis-server-candidate");
       assert.equal(r.code, 1);
       assert.match(r.err, /bind address 10\.86\.0\.77 .* is not configured on this host/);
     });
 
+    it("accepts the Debian redis.conf a destroy puts back, which has no users to log in as", () => {
+      fs.copyFileSync("/etc/redis/redis.conf", server.local(REDIS.configFile));
+      fs.chmodSync(server.local(REDIS.configFile), 0o644); // the redis user reads it, as on a host
+      const r = run("okome-redis-server-candidate");
+      assert.equal(r.code, 0, r.err);
+    });
+
     it("refuses an admin secret that does not match users.acl", () => {
       fs.writeFileSync(server.local("/etc/okome/secrets/redis-admin"), "wrong");
-      assert.match(run("okome-redis-candidate").err, /cannot log in .* disagree/);
+      assert.match(run("okome-redis-server-candidate").err, /cannot log in .* disagree/);
     });
   });
 
   describe("okome-redis-apply", () => {
+    it("does not compare a config file that is not okome-cache's", () => {
+      fs.copyFileSync("/etc/redis/redis.conf", server.local(REDIS.configFile));
+      const r = run("okome-redis-apply", "--check");
+      assert.equal(r.code, 1);
+      assert.match(r.err, /is not okome-cache's/);
+    });
+
     it("does nothing when the server already matches", () => {
       const r = run("okome-redis-apply");
       assert.equal(r.code, 0, r.err);

@@ -1,0 +1,150 @@
+/**
+ * ModelCacheNode end to end (issue 5): the real `pulumi` binary deploys this project on a
+ * throw-away stack (temp backend, lab settings) to the lab's okome-model host, and the
+ * validation suite checks the live Redis. Needs `npm run lab:up`; without the lab or pulumi
+ * every test fails, none is skipped.
+ */
+import { strict as assert } from "node:assert";
+import Redis from "ioredis";
+import { LabHost, ProjectStack, RunResult, onHost, requireLabHost } from "./projectStack";
+
+describe("ModelCacheNode on the lab's okome-model (real pulumi)", function () {
+  this.timeout(900_000);
+  let host: LabHost;
+  let stack: ProjectStack;
+  let app: Redis;
+
+  const ok = (r: RunResult) => assert.equal(r.code, 0, r.output);
+  const sh = (command: string) => onHost(host, command).trim();
+  /** Redis's run_id: a restart changes it, a live change does not. */
+  const runId = () =>
+    sh(
+      "sudo -n sh -c 'REDISCLI_AUTH=$(cat /etc/okome/secrets/redis-admin) redis-cli -s /run/redis/redis-server.sock --user okome-admin INFO server' | sed -n 's/^run_id:\\(.*\\)\\r$/\\1/p'",
+    );
+  const connectApp = async () => {
+    const o = await stack.outputs();
+    const c = new Redis({
+      host: String(o.modelCacheAddress),
+      port: Number(o.modelCachePort),
+      username: String(o.modelCacheUser),
+      password: String(o.modelCachePassword),
+      enableReadyCheck: false,
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+    });
+    c.on("error", () => undefined);
+    await c.connect();
+    return c;
+  };
+  const validates = async () => {
+    const r = await stack.validate();
+    assert.equal(r.code, 0, r.output);
+    assert.match(r.output, /^\d+ passed, 0 failed$/m);
+    return r;
+  };
+  /** The resources a preview would change, as "<op> <name>" (no SSH: preview diffs state). */
+  const planned = async () => {
+    const r = await stack.pulumi("preview", "--diff");
+    ok(r);
+    assert.deepEqual(r.connections, {}, "preview opens no SSH session");
+    const changes: string[] = [];
+    let op: string | undefined;
+    for (const line of r.output.split("\n")) {
+      const head = /pulumi-nodejs:dynamic\/okome:\w+: \((\w+)\)/.exec(line);
+      if (head) op = head[1];
+      const urn = /\[urn=\S+::([^\]]+)\]/.exec(line);
+      if (urn && op !== undefined) {
+        changes.push(`${op} ${urn[1]}`);
+        op = undefined;
+      }
+    }
+    return changes.sort();
+  };
+
+  before(async () => {
+    host = await requireLabHost("okome-model");
+    stack = new ProjectStack();
+    await stack.init();
+  });
+  after(async () => {
+    app?.disconnect();
+    if (!stack) return;
+    const d = await stack.dispose();
+    assert.equal(d.code, 0, `destroy failed:\n${d.output}`);
+    assert.match(
+      sh("sudo -n grep -c '^aclfile' /etc/redis/redis.conf || true"),
+      /^0$/,
+      "destroy restores Debian's redis.conf",
+    );
+  });
+
+  it("up configures the node", async () => {
+    ok(await stack.pulumi("up", "--yes", "--skip-preview"));
+    assert.equal(
+      sh("systemctl is-active redis-server prometheus-redis-exporter"),
+      "active\nactive",
+    );
+    assert.match(sh("redis-cli -s /run/redis/redis-server.sock PING || true"), /NOAUTH/);
+    assert.equal(sh("sudo -n stat -c '%a %U' /etc/okome/secrets/redis-admin"), "600 root");
+  });
+
+  it("the validation suite passes", async () => {
+    await validates();
+  });
+
+  it("a second up changes nothing and opens no session", async () => {
+    const r = await stack.pulumi("up", "--yes");
+    ok(r);
+    assert.doesNotMatch(r.output, /to update|to replace|to create|updated|replaced/);
+    assert.deepEqual(r.connections, {});
+  });
+
+  it("a maxmemory change is applied live: preview shows no restart, and the keys are still there", async () => {
+    app = await connectApp();
+    const keys = Array.from({ length: 100 }, (_, i) => `okome:lab-test:${i}`);
+    for (const k of keys) await app.set(k, `v-${k}`, "PX", 600_000);
+    const before = runId();
+
+    ok(await stack.pulumi("config", "set", "okome-cache:redisMaxmemory", "300mb"));
+    assert.deepEqual(await planned(), ["update model-cache-config"]);
+    ok(await stack.pulumi("up", "--yes", "--skip-preview"));
+
+    assert.equal(runId(), before, "Redis was not restarted");
+    for (const k of keys) assert.equal(await app.get(k), `v-${k}`, `${k} survived`);
+    const r = await validates();
+    assert.match(r.output, /^PASS model-cache: maxmemory is 300mb/m);
+  });
+
+  it("a port change is applied live too: the keys answer on the new port", async () => {
+    const before = runId();
+    ok(await stack.pulumi("config", "set", "okome-cache:redisPort", "6380"));
+    assert.deepEqual(await planned(), ["update model-cache-config", "update model-cache-exporter"]);
+    ok(await stack.pulumi("up", "--yes", "--skip-preview"));
+    assert.equal(runId(), before, "Redis was not restarted");
+    const moved = await connectApp();
+    assert.equal(await moved.get("okome:lab-test:0"), "v-okome:lab-test:0");
+    moved.disconnect();
+    await validates();
+  });
+
+  it("a restart-only change shows as an update of model-cache-restart in preview, and up restarts Redis", async () => {
+    const before = runId();
+    ok(
+      await stack.pulumi("config", "set", "okome-cache:redisExtraOptions", '["tcp-backlog 1024"]'),
+    );
+    assert.deepEqual(await planned(), ["update model-cache-config", "update model-cache-restart"]);
+    const r = await stack.pulumi("up", "--yes", "--skip-preview");
+    ok(r);
+    assert.notEqual(runId(), before, "Redis was restarted");
+    await validates();
+  });
+
+  it("invalid config fails before any resource is touched, naming the key", async () => {
+    ok(await stack.pulumi("config", "set", "okome-cache:redisMaxmemory", "2gb"));
+    const r = await stack.pulumi("up", "--yes", "--skip-preview");
+    assert.notEqual(r.code, 0);
+    assert.match(r.output, /okome-cache:redisMaxmemory: 2gb is more than 75% of the host's 1gb/);
+    assert.deepEqual(r.connections, {});
+    ok(await stack.pulumi("config", "set", "okome-cache:redisMaxmemory", "300mb"));
+  });
+});
