@@ -109,8 +109,8 @@ main() {
 
   cp -L "$work/rootfs/vmlinuz" "$work/vmlinuz"
   cp -L "$work/rootfs/initrd.img" "$work/initrd.img"
-  mkfs.ext4 -q -F -L okome-root -d "$work/rootfs" "$work/disk.raw" "$DISK_SIZE" ||
-    die "mkfs.ext4 -d failed for $work/disk.raw"
+  mkfs.ext4 -q -F -L okome-root -d "$work/rootfs" "$work/disk.raw" "$DISK_SIZE" \
+    >"$work/mkfs.log" 2>&1 || die "mkfs.ext4 -d failed, see $work/mkfs.log"
 
   jq -n --arg hash "$hash" --arg suite "$SUITE" --arg built "$(date -u +%FT%TZ)" \
     --argjson seconds "$(($(date +%s) - started))" \
