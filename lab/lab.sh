@@ -10,7 +10,15 @@ here=$(cd "$(dirname "$0")" && pwd)
 cmd=${1:-}
 [ $# -eq 0 ] || shift
 case "$cmd" in
-  up | down | status | ssh) exec "$here/$cmd.sh" "$@" ;;
+  up | down)
+    # One up/down at a time on this machine (the lab is shared); -o keeps the lock fd out
+    # of the daemons up starts, so the lock ends with this command.
+    lock=${OKOME_HOME:-$HOME/.okome}/lab/.lock
+    mkdir -p "$(dirname "$lock")"
+    flock -n "$lock" true || echo "[lab] waiting for another lab up/down to finish" >&2
+    exec flock -o "$lock" "$here/$cmd.sh" "$@"
+    ;;
+  status | ssh) exec "$here/$cmd.sh" "$@" ;;
   image) exec "$here/image/build.sh" "$@" ;;
   *) echo "usage: lab.sh up [--driver qemu|nspawn] | status | ssh edge|model [cmd...] | down | image" >&2; exit 2 ;;
 esac

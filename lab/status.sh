@@ -4,6 +4,7 @@
 # okbr0, so a lab that is down never sends traffic anywhere.
 #   status.sh              print the table; exit 0 only when everything answers
 #   status.sh --quiet      no output, same exit code
+#   status.sh --running    exit 0 when every lab process is alive and the network exists
 #   status.sh --leftovers  print what of a lab exists on this machine (empty when none)
 set -euo pipefail
 # shellcheck source=lab/lib.sh
@@ -17,6 +18,16 @@ host_pid_file() {
   else
     echo "$LAB_RUN/$1/vm.pid"
   fi
+}
+
+# Every recorded process alive and the network in place; no probes.
+running() {
+  local host ns
+  [ -f "$LAB_RUN/driver" ] && ip link show "$LAB_BRIDGE" >/dev/null 2>&1 || return 1
+  for host in "${LAB_HOSTS[@]}" okome-orch; do
+    recorded_pid_alive "$(host_pid_file "$host")" || return 1
+  done
+  for ns in "${LAB_HOSTS[@]}" okome-orch; do [ -e "/run/netns/$ns" ] || return 1; done
 }
 
 leftovers() {
@@ -83,7 +94,8 @@ check() {
 
 case "${1:-}" in
   --leftovers) leftovers ;;
+  --running) running ;;
   --quiet) check 1 ;;
   "") check 0 ;;
-  *) die "usage: status.sh [--quiet|--leftovers]" ;;
+  *) die "usage: status.sh [--quiet|--running|--leftovers]" ;;
 esac

@@ -21,44 +21,56 @@ case "$driver" in qemu | nspawn) ;; *) die "--driver must be qemu or nspawn, not
 mkdir -p "$LAB_HOME" "$LAB_RUN"
 started=$(date +%s)
 
+# Running (every recorded process alive, network in place) is reused even if a host does
+# not answer yet: a guest rebooting or a test breaking sshd on purpose is not a stale lab,
+# and tearing it down would lose its state. Anything else left behind is cleaned.
+reuse=0
 if [ -f "$LAB_RUN/driver" ]; then
   current=$(cat "$LAB_RUN/driver")
-  if "$LAB_SRC/status.sh" --quiet; then
+  if "$LAB_SRC/status.sh" --running; then
     [ "$current" = "$driver" ] ||
       die "the lab is up with the $current driver; run 'npm run lab:down' before switching to $driver"
-    log "lab already up ($driver), healthy"
-    exit 0
+    if "$LAB_SRC/status.sh" --quiet; then
+      log "lab already up ($driver), healthy"
+      exit 0
+    fi
+    log "lab is running ($driver) but not every host answers yet: waiting for it"
+    reuse=1
+  else
+    log "found a stale lab ($current, some of its processes or links are gone): cleaning it up first"
   fi
-  log "found a stale or unhealthy lab ($current): cleaning it up first"
-fi
-"$LAB_SRC/down.sh" --quiet
-
-common_tools=(ip:iproute2 ssh:openssh-client ssh-keygen:openssh-client curl:curl jq:jq
-  mmdebstrap:mmdebstrap mkfs.ext4:e2fsprogs mountpoint:util-linux)
-if [ "$driver" = qemu ]; then
-  ensure_tools "${common_tools[@]}" qemu-system-x86_64:qemu-system-x86 qemu-img:qemu-utils \
-    qemu-storage-daemon:qemu-system-common
-else
-  ensure_tools "${common_tools[@]}" systemd-nspawn:systemd-container
 fi
 
-image=$("$LAB_SRC/image/build.sh")
-log "image: $image ($(du -sh "$image" | cut -f1))"
-"$LAB_SRC/hostkeys.sh" publish "$driver"
+if [ "$reuse" -eq 0 ]; then
+  "$LAB_SRC/down.sh" --quiet
+  common_tools=(ip:iproute2 ssh:openssh-client ssh-keygen:openssh-client curl:curl jq:jq
+    mmdebstrap:mmdebstrap mkfs.ext4:e2fsprogs mountpoint:util-linux sysctl:procps)
+  if [ "$driver" = qemu ]; then
+    ensure_tools "${common_tools[@]}" qemu-system-x86_64:qemu-system-x86 qemu-img:qemu-utils \
+      qemu-storage-daemon:qemu-system-common
+  else
+    ensure_tools "${common_tools[@]}" systemd-nspawn:systemd-container
+  fi
 
-"$LAB_SRC/net.sh" up "$driver"
-echo "$driver" >"$LAB_RUN/driver"
-echo "$image" >"$LAB_RUN/image"
-if [ "$driver" = qemu ]; then
-  "$LAB_SRC/driver-qemu.sh" accel "$image" >"$LAB_RUN/accel"
-  log "qemu accelerator: $(cat "$LAB_RUN/accel")"
+  "$LAB_SRC/mock.sh" check
+  image=$("$LAB_SRC/image/build.sh")
+  log "image: $image ($(du -sh "$image" | cut -f1))"
+  "$LAB_SRC/hostkeys.sh" publish "$driver"
+
+  "$LAB_SRC/net.sh" up "$driver"
+  echo "$driver" >"$LAB_RUN/driver"
+  echo "$image" >"$LAB_RUN/image"
+  if [ "$driver" = qemu ]; then
+    "$LAB_SRC/driver-qemu.sh" accel "$image" >"$LAB_RUN/accel"
+    log "qemu accelerator: $(cat "$LAB_RUN/accel")"
+  fi
+
+  for host in "${LAB_HOSTS[@]}"; do
+    log "starting $host (${LAB_ADDR[$host]}) with $driver"
+    "$LAB_SRC/driver-$driver.sh" start "$host" "$image"
+  done
+  "$LAB_SRC/mock.sh" start
 fi
-
-for host in "${LAB_HOSTS[@]}"; do
-  log "starting $host (${LAB_ADDR[$host]}) with $driver"
-  "$LAB_SRC/driver-$driver.sh" start "$host" "$image"
-done
-"$LAB_SRC/mock.sh" start
 
 # A VM under TCG boots in about a minute; a container in seconds.
 timeout_s=${LAB_UP_TIMEOUT:-$([ "$driver" = qemu ] && echo 600 || echo 120)}

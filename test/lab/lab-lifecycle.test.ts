@@ -247,7 +247,7 @@ for (const driver of ["nspawn", "qemu"] as const) {
         for (const [, pid] of killed) process.kill(pid, "SIGKILL");
         const res = lab(["up", "--driver", driver]);
         assert.equal(res.status, 0, output(res));
-        assert.match(res.stderr, /stale or unhealthy/);
+        assert.match(res.stderr, /found a stale lab/);
         checkHosts(driver);
         await checkMock();
       });
