@@ -12,6 +12,8 @@ quiet=0
 [ "${1:-}" = --quiet ] && quiet=1
 mkdir -p "$LAB_RUN"
 
+# First, so that nothing reading them takes the lab for up while it goes away.
+rm -f "$LAB_HOME/hosts.json" "$LAB_HOME/known_hosts"
 "$LAB_SRC/mock.sh" stop
 for host in "${LAB_HOSTS[@]}"; do
   # Both drivers' stops (each only touches its own pid files and mounts): a run killed

@@ -21,6 +21,15 @@ case "$driver" in qemu | nspawn) ;; *) die "--driver must be qemu or nspawn, not
 mkdir -p "$LAB_HOME" "$LAB_RUN"
 started=$(date +%s)
 
+common_tools=(ip:iproute2 ssh:openssh-client ssh-keygen:openssh-client curl:curl jq:jq
+  mmdebstrap:mmdebstrap mkfs.ext4:e2fsprogs mountpoint:util-linux sysctl:procps)
+if [ "$driver" = qemu ]; then
+  ensure_tools "${common_tools[@]}" qemu-system-x86_64:qemu-system-x86 qemu-img:qemu-utils \
+    qemu-storage-daemon:qemu-system-common
+else
+  ensure_tools "${common_tools[@]}" systemd-nspawn:systemd-container
+fi
+
 # Running (every recorded process alive, network in place) is reused even if a host does
 # not answer yet: a guest rebooting or a test breaking sshd on purpose is not a stale lab,
 # and tearing it down would lose its state. Anything else left behind is cleaned.
@@ -43,19 +52,10 @@ fi
 
 if [ "$reuse" -eq 0 ]; then
   "$LAB_SRC/down.sh" --quiet
-  common_tools=(ip:iproute2 ssh:openssh-client ssh-keygen:openssh-client curl:curl jq:jq
-    mmdebstrap:mmdebstrap mkfs.ext4:e2fsprogs mountpoint:util-linux sysctl:procps)
-  if [ "$driver" = qemu ]; then
-    ensure_tools "${common_tools[@]}" qemu-system-x86_64:qemu-system-x86 qemu-img:qemu-utils \
-      qemu-storage-daemon:qemu-system-common
-  else
-    ensure_tools "${common_tools[@]}" systemd-nspawn:systemd-container
-  fi
-
   "$LAB_SRC/mock.sh" check
   image=$("$LAB_SRC/image/build.sh")
   log "image: $image ($(du -sh "$image" | cut -f1))"
-  "$LAB_SRC/hostkeys.sh" publish "$driver"
+  "$LAB_SRC/hostkeys.sh" known-hosts
 
   "$LAB_SRC/net.sh" up "$driver"
   echo "$driver" >"$LAB_RUN/driver"
@@ -123,5 +123,6 @@ while [ ${#pending[@]} -gt 0 ]; do
   sleep 2
 done
 
+"$LAB_SRC/hostkeys.sh" hosts-json "$driver"
 log "lab up with $driver in $(($(date +%s) - started))s"
 "$LAB_SRC/status.sh"

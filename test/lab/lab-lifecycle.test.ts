@@ -197,6 +197,9 @@ function takeDown(): void {
   const res = lab(["down"], 5 * 60_000);
   assert.equal(res.status, 0, `lab down: ${output(res)}`);
   assert.deepEqual(leftovers(before), [], "nothing of the lab is left after down");
+  for (const file of ["hosts.json", "known_hosts"]) {
+    assert.ok(!fs.existsSync(path.join(labHome, file)), `${file} is removed: the lab is down`);
+  }
 }
 
 for (const driver of ["nspawn", "qemu"] as const) {
