@@ -19,7 +19,7 @@ describe("ModelCacheNode on the lab's okome-model (real pulumi)", function () {
   /** Redis's run_id: a restart changes it, a live change does not. */
   const runId = () =>
     sh(
-      "sudo -n sh -c 'REDISCLI_AUTH=$(cat /etc/okome/secrets/redis-admin) redis-cli -s /run/redis/redis-server.sock --user okome-admin INFO server' | sed -n 's/^run_id:\\(.*\\)\\r$/\\1/p'",
+      "sudo -n sh -c 'REDISCLI_AUTH=$(cat /etc/okome/secrets/redis-admin) redis-cli -s /run/redis/redis-server.sock --user okome-admin INFO server' | tr -d '\\r' | sed -n 's/^run_id://p'",
     );
   const connectApp = async () => {
     const o = await stack.outputs();
