@@ -37,7 +37,7 @@ async function main() {
     const med = Object.fromEntries(rows.map((r) => [r.name, median(r.runs.map((x) => x.ms))]));
 
     console.log(
-      `ConfigSet bench: ${sets} config sets on ${host} (${lab.edge.address}), real pulumi, median of ${RUNS}\n`,
+      `ConfigSet bench: ${sets} config sets on ${host} (${lab.edge.address}, lab driver ${lab.driver}), real pulumi, median of ${RUNS}\n`,
     );
     console.log(
       `${"command".padEnd(28)}${"median".padStart(10)}${"min".padStart(10)}${"max".padStart(10)}   SSH connections to ${host}`,

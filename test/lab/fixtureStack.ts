@@ -21,6 +21,8 @@ export interface LabHost {
 }
 
 export interface Lab {
+  /** qemu (full VM, TCG without KVM) or nspawn: timings differ by an order of magnitude. */
+  driver: string;
   edge: LabHost;
   privateKeyPath: string;
   knownHostsFile: string;
@@ -53,6 +55,7 @@ export async function requireLab(): Promise<Lab> {
     s.on("error", (e) => reject(new Error(`the lab is not up: ${edge.address}:22: ${e.message}`)));
   });
   return {
+    driver: hosts.driver,
     edge,
     privateKeyPath: hosts.privateKeyPath,
     knownHostsFile: path.join(LAB_HOME, "known_hosts"),
