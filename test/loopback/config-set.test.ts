@@ -210,6 +210,27 @@ describe("config transaction over SSH (loopback sshd, as root)", function () {
     assert.deepEqual(Object.keys(unwrap(r.outs).originals), [`${root}/one.conf`]);
   });
 
+  it("without a pin, the first key seen is kept in state and a different key later fails", async () => {
+    const ins = inputs({ [`${root}/t.conf`]: { content: "1\n" } });
+    const unpinned = { ...ins, connection: { ...ins.connection, hostKey: undefined } };
+    const { id, outs } = await cs.create(unpinned);
+    assert.equal(outs.hostKey, sshd.hostKey);
+    closePool();
+    const forged = {
+      ...(unwrap(outs) as WireOutputs),
+      hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOoninMJaKR1zFJcE+Et4bNYaqIB8Y4mowg8qHCBZJX4",
+    };
+    const next = {
+      ...unpinned,
+      files: { [`${root}/t.conf`]: { ...unpinned.files[`${root}/t.conf`], content: "2\n" } },
+    };
+    await assert.rejects(
+      cs.update(id, forged, next),
+      /host key mismatch: expected SHA256:\S+ \(ssh-ed25519\) from state \(key seen on first use\)/,
+    );
+    assert.equal(fs.readFileSync(`${root}/t.conf`, "utf8"), "1\n");
+  });
+
   it("secret files stay wrapped as secrets in every output", async () => {
     const ins = inputs({
       [`${root}/users.acl`]: { content: "user app on >hunter2\n", mode: "0600", secret: true },
