@@ -21,7 +21,8 @@ async function serialized(): Promise<string> {
  * (require-from-string, plain node, no TypeScript loader), from `cwd`, and calls check().
  */
 function checkInFreshProcess(text: string, cwd: string): { status: number | null; out: string } {
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "okome-provider-")), "provider.js");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "okome-provider-"));
+  const file = path.join(dir, "provider.js");
   fs.writeFileSync(file, text);
   const script = `
     const provider = require(require.resolve("require-from-string", { paths: [${JSON.stringify(REPO)}] }))(
@@ -35,6 +36,7 @@ function checkInFreshProcess(text: string, cwd: string): { status: number | null
     encoding: "utf8",
     env: { ...process.env, NODE_OPTIONS: "" },
   });
+  fs.rmSync(dir, { recursive: true, force: true });
   return { status: r.status, out: r.stdout + r.stderr };
 }
 
