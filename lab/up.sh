@@ -96,9 +96,11 @@ while [ ${#pending[@]} -gt 0 ]; do
     [ "$driver" = nspawn ] && pid_file=$LAB_RUN/$host/supervisor.pid
     recorded_pid_alive "$pid_file" ||
       die "$host: its $driver process exited during boot; see $LAB_RUN/$host.console.log"
-    if routes_via_bridge "${LAB_ADDR[$host]}" &&
-      ssh "${ssh_args[@]}" "$LAB_USER@${LAB_ADDR[$host]}" true 2>/dev/null; then
+    routes_via_bridge "${LAB_ADDR[$host]}" || die "${LAB_ADDR[$host]} does not route via $LAB_BRIDGE"
+    if err=$(ssh "${ssh_args[@]}" "$LAB_USER@${LAB_ADDR[$host]}" true 2>&1); then
       log "$host: sshd answers on ${LAB_ADDR[$host]} with the pinned host key ($(($(date +%s) - started))s)"
+    elif grep -qi "host key" <<<"$err"; then
+      die "$host: its host key is not the pinned one in $LAB_HOME/known_hosts: $err"
     else
       still+=("$host")
     fi

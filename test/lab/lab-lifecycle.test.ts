@@ -217,6 +217,23 @@ for (const driver of ["nspawn", "qemu"] as const) {
       lab(["down"], 5 * 60_000);
     });
 
+    it("fails naming the host and its console log when a host does not answer in time", function () {
+      const res = spawnSync("bash", [path.join(repo, "lab/lab.sh"), "up", "--driver", driver], {
+        cwd: repo,
+        encoding: "utf8",
+        timeout: 15 * 60_000,
+        env: { ...process.env, LAB_UP_TIMEOUT: "0" },
+      });
+      assert.notEqual(res.status, 0, `up with no time to boot must fail: ${output(res)}`);
+      for (const host of Object.keys(hosts)) {
+        assert.match(
+          res.stderr,
+          new RegExp(`${host} \\(.*\\): sshd did not answer .*see .*/run/${host}\\.console\\.log`),
+        );
+      }
+      assert.ok(!fs.existsSync(path.join(labHome, "hosts.json")), "no hosts.json for a failed up");
+    });
+
     it("comes up with both hosts answering SSH and the mock answering /health", function () {
       const started = Date.now();
       const res = lab(["up", "--driver", driver]);
