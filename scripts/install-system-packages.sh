@@ -7,6 +7,7 @@ packages=(
   openssh-client
   openssh-server # providers/ tests start their own sshd on 127.0.0.1 (never the system one)
   shellcheck
+  iproute2       # the model cache's host scripts check bind addresses with `ip` (test/unit/redisScripts)
 )
 
 missing=()

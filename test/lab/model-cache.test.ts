@@ -84,7 +84,7 @@ describe("ModelCacheNode on the lab's okome-model (real pulumi)", function () {
       sh("systemctl is-active redis-server prometheus-redis-exporter"),
       "active\nactive",
     );
-    assert.match(sh("redis-cli -s /run/redis/redis-server.sock PING || true"), /NOAUTH/);
+    assert.match(sh("sudo -n redis-cli -s /run/redis/redis-server.sock PING"), /NOAUTH/);
     assert.equal(sh("sudo -n stat -c '%a %U' /etc/okome/secrets/redis-admin"), "600 root");
   });
 
@@ -127,11 +127,34 @@ describe("ModelCacheNode on the lab's okome-model (real pulumi)", function () {
     await validates();
   });
 
+  it("a config Redis rejects is rolled back with Redis's message; the running server never sees it", async () => {
+    const before = runId();
+    const conf = sh("sudo -n sha256sum /etc/redis/redis.conf");
+    ok(
+      await stack.pulumi(
+        "config",
+        "set",
+        "okome-cache:redisExtraOptions",
+        '["maxmemory-samples lots"]',
+      ),
+    );
+    const r = await stack.pulumi("up", "--yes", "--skip-preview");
+    assert.notEqual(r.code, 0);
+    assert.match(r.output, /'maxmemory-samples lots'/);
+    assert.match(r.output, /argument couldn't be parsed into an integer/);
+    assert.equal(
+      sh("sudo -n sha256sum /etc/redis/redis.conf"),
+      conf,
+      "redis.conf is the previous one",
+    );
+    assert.equal(runId(), before, "Redis was not restarted");
+    ok(await stack.pulumi("config", "rm", "okome-cache:redisExtraOptions"));
+    await validates();
+  });
+
   it("a restart-only change shows as an update of model-cache-restart in preview, and up restarts Redis", async () => {
     const before = runId();
-    ok(
-      await stack.pulumi("config", "set", "okome-cache:redisExtraOptions", '["tcp-backlog 1024"]'),
-    );
+    ok(await stack.pulumi("config", "set", "okome-cache:redisExtraOptions", '["io-threads 2"]'));
     assert.deepEqual(await planned(), ["update model-cache-config", "update model-cache-restart"]);
     const r = await stack.pulumi("up", "--yes", "--skip-preview");
     ok(r);
