@@ -88,6 +88,20 @@ describe("ModelCacheNode on the lab's okome-model (real pulumi)", function () {
     assert.equal(sh("sudo -n stat -c '%a %U' /etc/okome/secrets/redis-admin"), "600 root");
   });
 
+  it("keeps every password out of the state in plaintext", async () => {
+    const o = await stack.outputs();
+    const passwords = [
+      String(o.modelCachePassword),
+      String(o.modelCacheMonitorPassword),
+      sh("sudo -n cat /etc/okome/secrets/redis-admin"),
+    ];
+    assert.ok(passwords.every((p) => p.length >= 40));
+    const state = stack.stateText();
+    assert.ok(state.length > 0);
+    for (const p of passwords)
+      assert.ok(!state.includes(p), "a password is in the state in plaintext");
+  });
+
   it("the validation suite passes", async () => {
     await validates();
   });

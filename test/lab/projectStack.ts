@@ -152,6 +152,16 @@ export class ProjectStack {
     return JSON.parse(r.stdout);
   }
 
+  /** Every file of this stack's backend (state, history, backups), concatenated. */
+  stateText(): string {
+    const files = fs.readdirSync(this.stateDir, { recursive: true, encoding: "utf8" });
+    return files
+      .map((f) => path.join(this.stateDir, f))
+      .filter((f) => fs.statSync(f).isFile() && !path.basename(f).startsWith("ssh-"))
+      .map((f) => fs.readFileSync(f, "utf8"))
+      .join("\n");
+  }
+
   /** `npm run validate -- --stack <this stack>`. */
   validate(): Promise<RunResult> {
     return this.exec(["npx", "tsx", "test/validate/index.ts", "--stack", this.name]);
