@@ -78,14 +78,7 @@ export class ModelCacheNode extends pulumi.ComponentResource {
     // Not a secret list, which would make every file secret and hide redis.conf's diff: each
     // secret file carries `secret: true`, and the ConfigSet keeps its content secret.
     const setFiles = (role: keyof ModelCacheFiles): pulumi.Input<ManagedFile[]> =>
-      pulumi.unsecret(
-        pulumi
-          .all([files, secretFiles])
-          .apply(([f, s]) => [
-            ...f[role],
-            ...(role === "config" || role === "exporter" ? s[role] : []),
-          ]),
-      );
+      pulumi.unsecret(pulumi.all([files, secretFiles]).apply(([f, s]) => [...f[role], ...s[role]]));
     const set = (role: keyof ModelCacheFiles, service: string, after: pulumi.Resource[]) =>
       new ConfigSet(
         `${name}-${role}`,

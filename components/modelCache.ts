@@ -582,7 +582,7 @@ export interface ModelCacheSecrets {
 export function renderModelCacheSecrets(
   args: ModelCacheSettings,
   secrets: ModelCacheSecrets,
-): Pick<ModelCacheFiles, "config" | "exporter"> {
+): ModelCacheFiles {
   const a = resolveModelCacheArgs(args);
   const exporterUrl = `redis://${exporterRedisAddress(a)}:${a.port}`;
   const monitor: RenderedFile = {
@@ -593,6 +593,7 @@ export function renderModelCacheSecrets(
     secret: true,
   };
   return {
+    scripts: [],
     config: [
       {
         path: MODEL_CACHE_PATHS.adminSecret,
@@ -601,6 +602,7 @@ export function renderModelCacheSecrets(
         secret: true,
       },
     ],
+    restart: [],
     exporter: a.exporter ? [monitor] : [],
   };
 }
