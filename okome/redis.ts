@@ -46,6 +46,8 @@ export const REDIS_DEFAULTS = {
  *   that was in flight when the connection dropped is never replayed (it would count twice).
  * - `commandTimeout`: a slow server costs a caller at most `commandTimeoutMs`.
  * - `retryStrategy`: reconnects forever in the background with capped exponential backoff.
+ * - `enableReadyCheck: false`: the check runs INFO, which the orchestrator's ACL user may not;
+ *   the model cache keeps no data on disk, so there is no loading phase to wait for.
  */
 export function createRedis(options: OkomeRedisOptions = {}): Redis {
   const o = { ...REDIS_DEFAULTS, ...definedOnly(options) };
@@ -58,6 +60,7 @@ export function createRedis(options: OkomeRedisOptions = {}): Redis {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
+    enableReadyCheck: false,
     commandTimeout: o.commandTimeoutMs,
     connectTimeout: o.connectTimeoutMs,
     retryStrategy: (attempt: number) => Math.min(50 * 2 ** attempt, o.maxReconnectDelayMs),
