@@ -102,6 +102,18 @@ lab_mounts() {
   awk -v d="$LAB_HOME/" 'index($2, d) == 1 {print $2}' /proc/self/mounts | sort -r
 }
 
+# One login as the deploy user with the pinned key; prints ssh's messages. Bounded: a
+# login that hangs (sshd busy or locked out) counts as not answering.
+ssh_probe() {
+  local args
+  mapfile -t args < <(ssh_opts)
+  timeout 20 ssh "${args[@]}" "$LAB_USER@$1" true 2>&1
+}
+
+mock_probe() {
+  curl -fsS --max-time 3 "http://$LAB_ORCH_ADDR:$LAB_ORCH_PORT/health" >/dev/null 2>&1
+}
+
 ssh_opts() {
   printf '%s\n' -i "$LAB_KEY" -o IdentitiesOnly=yes -o BatchMode=yes \
     -o StrictHostKeyChecking=yes -o "UserKnownHostsFile=$LAB_HOME/known_hosts" \

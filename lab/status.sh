@@ -47,13 +47,11 @@ leftovers() {
 
 check() {
   local quiet=$1 driver healthy=0 host pid_file state probe addr
-  local ssh_args
   if [ ! -f "$LAB_RUN/driver" ]; then
     [ "$quiet" -eq 1 ] || echo "lab: down$([ -z "$(leftovers)" ] || echo " (leftovers: $(leftovers); run lab:down)")"
     return 1
   fi
   driver=$(cat "$LAB_RUN/driver")
-  mapfile -t ssh_args < <(ssh_opts)
   if [ "$quiet" -eq 0 ]; then
     echo "lab: driver $driver$([ ! -f "$LAB_RUN/accel" ] || echo " ($(cat "$LAB_RUN/accel"))"), image $(basename "$(cat "$LAB_RUN/image" 2>/dev/null || echo '?')")"
     printf '%-12s %-11s %-22s %s\n' HOST ADDRESS PROCESS ANSWERS
@@ -71,13 +69,13 @@ check() {
       probe="no route via $LAB_BRIDGE"
       healthy=1
     elif [ "$host" = okome-orch ]; then
-      if curl -fsS --max-time 3 "http://$addr:$LAB_ORCH_PORT/health" >/dev/null 2>&1; then
+      if mock_probe; then
         probe="mock /health ok ($addr:$LAB_ORCH_PORT)"
       else
         probe="mock /health FAILED"
         healthy=1
       fi
-    elif ssh "${ssh_args[@]}" "$LAB_USER@$addr" true 2>/dev/null; then
+    elif ssh_probe "$addr" >/dev/null; then
       probe="ssh ok (pinned key)"
     else
       probe="ssh FAILED (console: $LAB_RUN/$host.console.log)"

@@ -66,6 +66,8 @@ if [ "$reuse" -eq 0 ]; then
   fi
 
   for host in "${LAB_HOSTS[@]}"; do
+    # Keep the previous boot's console for a post-mortem.
+    [ ! -f "$LAB_RUN/$host.console.log" ] || mv "$LAB_RUN/$host.console.log" "$LAB_RUN/$host.console.log.1"
     log "starting $host (${LAB_ADDR[$host]}) with $driver"
     "$LAB_SRC/driver-$driver.sh" start "$host" "$image"
   done
@@ -76,7 +78,7 @@ fi
 timeout_s=${LAB_UP_TIMEOUT:-$([ "$driver" = qemu ] && echo 600 || echo 120)}
 deadline=$(($(date +%s) + timeout_s))
 pending=("${LAB_HOSTS[@]}" okome-orch)
-mapfile -t ssh_args < <(ssh_opts)
+declare -A last_error=()
 last_report=0
 while [ ${#pending[@]} -gt 0 ]; do
   still=()
@@ -84,8 +86,7 @@ while [ ${#pending[@]} -gt 0 ]; do
     if [ "$host" = okome-orch ]; then
       recorded_pid_alive "$LAB_RUN/okome-orch.pid" ||
         die "the mock orchestrator exited; see $LAB_RUN/okome-orch.log"
-      if routes_via_bridge "$LAB_ORCH_ADDR" &&
-        curl -fsS --max-time 2 "http://$LAB_ORCH_ADDR:$LAB_ORCH_PORT/health" >/dev/null 2>&1; then
+      if routes_via_bridge "$LAB_ORCH_ADDR" && mock_probe; then
         log "okome-orch: mock answers http://$LAB_ORCH_ADDR:$LAB_ORCH_PORT/health"
       else
         still+=("$host")
@@ -97,11 +98,12 @@ while [ ${#pending[@]} -gt 0 ]; do
     recorded_pid_alive "$pid_file" ||
       die "$host: its $driver process exited during boot; see $LAB_RUN/$host.console.log"
     routes_via_bridge "${LAB_ADDR[$host]}" || die "${LAB_ADDR[$host]} does not route via $LAB_BRIDGE"
-    if err=$(ssh "${ssh_args[@]}" "$LAB_USER@${LAB_ADDR[$host]}" true 2>&1); then
+    if err=$(ssh_probe "${LAB_ADDR[$host]}"); then
       log "$host: sshd answers on ${LAB_ADDR[$host]} with the pinned host key ($(($(date +%s) - started))s)"
     elif grep -qi "host key" <<<"$err"; then
       die "$host: its host key is not the pinned one in $LAB_HOME/known_hosts: $err"
     else
+      last_error[$host]=$(tail -n1 <<<"$err" | tr -d '\r')
       still+=("$host")
     fi
   done
@@ -113,7 +115,7 @@ while [ ${#pending[@]} -gt 0 ]; do
       if [ "$host" = okome-orch ]; then
         log "okome-orch: mock did not answer /health; see $LAB_RUN/okome-orch.log"
       else
-        log "$host (${LAB_ADDR[$host]}): sshd did not answer within ${timeout_s}s; see $LAB_RUN/$host.console.log"
+        log "$host (${LAB_ADDR[$host]}): sshd did not answer within ${timeout_s}s (last: ${last_error[$host]:-none}); see $LAB_RUN/$host.console.log"
       fi
     done
     die "lab up failed (the lab is left running for inspection; 'npm run lab:down' removes it)"
