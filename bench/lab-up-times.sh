@@ -33,5 +33,7 @@ for driver in "${drivers[@]}"; do
   printf '%-8s %-6s %8s\n' "$driver" warm "$seconds"
   bash lab/lab.sh down >/dev/null 2>&1
 done
+leftover=$(bash lab/status.sh --leftovers)
+[ -z "$leftover" ] || die "lab down left: $leftover"
 jq -r '"image \(.hash): rootfs \(.rootfsBytes / 1048576 | floor) MiB, disk.raw allocated \(.diskAllocatedBytes / 1048576 | floor) MiB, built in \(.buildSeconds)s"' "$image/manifest.json"
 echo "image directory on disk: $(du -sh "$image" | cut -f1)"
