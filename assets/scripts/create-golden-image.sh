@@ -79,7 +79,7 @@ check_device() {
   [ -b "$dev" ] || die "$dev is not a block device"
   dev=$(readlink -f "$dev")
   name=$(basename "$dev")
-  type=$(lsblk -n -d -o TYPE "$dev")
+  type=$(lsblk -n -d -o TYPE "$dev" 2>/dev/null) || die "lsblk cannot read $dev (no medium in the reader?)"
   [ "$type" = disk ] || die "$dev is a $type, not a whole disk (give /dev/sdX or /dev/mmcblkN)"
 
   local system_path sys_disk
