@@ -13,7 +13,8 @@ step "pulumi up -s lab"
 # The lab's documented passphrase (Pulumi.lab.yaml); prod's comes from the operator.
 export PULUMI_CONFIG_PASSPHRASE=okome-lab
 pulumi stack select lab --create --secrets-provider passphrase
-pulumi up -s lab --yes
+# --refresh: a lab rebuilt since the last run has fresh hosts that the state does not know of.
+pulumi up -s lab --yes --refresh
 
 step "validation suite"
 npm run --silent validate -- --stack lab

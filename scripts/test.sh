@@ -13,3 +13,16 @@ git ls-files -z '*.sh' .ci/run | xargs -0 shellcheck -x
 
 step "unit tests and the real Pulumi engine"
 npx mocha 'test/unit/**/*.test.ts' 'test/okome/**/*.test.ts' 'test/toolchain/**/*.test.ts' 'test/loopback/**/*.test.ts'
+
+step "lab lifecycle, both drivers (ends with the lab down)"
+npx mocha test/lab/lab-lifecycle.test.ts
+
+step "lab up (qemu, the lab of record)"
+bash lab/lab.sh up --driver qemu
+trap 'bash lab/lab.sh down' EXIT
+
+step "config transactions and the model cache on the lab, with the real pulumi"
+npx mocha --timeout 900000 test/lab/config-set.test.ts test/lab/model-cache.test.ts
+
+step "the README's main command on the lab stack"
+bash scripts/lab-deploy.sh
