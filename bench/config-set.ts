@@ -3,7 +3,9 @@
  * a no-op `pulumi up` and of `pulumi preview --refresh`, median of 5 runs each, with the
  * real pulumi binary on a throw-away stack. Run: npx tsx bench/config-set.ts
  */
-import { FixtureStack, PulumiResult, requireLab } from "../test/lab/fixtureStack";
+import { fixtureStack } from "../test/lab/configSetFixture";
+import { requireLabHost } from "../test/support/lab";
+import type { RunResult } from "../test/support/pulumiStack";
 
 const RUNS = 5;
 /** Config sets on the edge: the fixture's nginx site plus this many one-file sets. */
@@ -13,19 +15,17 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 async function main() {
-  const lab = await requireLab();
-  const stack = new FixtureStack(lab);
-  stack.settings.FIXTURE_EXTRA_SETS = String(EXTRA_SETS);
+  const edge = await requireLabHost("okome-edge");
+  const stack = await fixtureStack(edge, { FIXTURE_EXTRA_SETS: String(EXTRA_SETS) });
   const sets = 1 + EXTRA_SETS;
-  const host = lab.edge.name;
-  const must = (r: PulumiResult, what: string) => {
+  const host = edge.name;
+  const must = (r: RunResult, what: string) => {
     if (r.code !== 0) throw new Error(`${what} failed:\n${r.output}`);
     return r;
   };
-  await stack.init();
   try {
     const create = must(await stack.run(["up", "--yes", "--skip-preview"]), "first up");
-    const rows: { name: string; args: string[]; runs: PulumiResult[] }[] = [
+    const rows: { name: string; args: string[]; runs: RunResult[] }[] = [
       { name: "pulumi preview", args: ["preview"], runs: [] },
       { name: "pulumi up (no-op)", args: ["up", "--yes"], runs: [] },
       { name: "pulumi preview --refresh", args: ["preview", "--refresh"], runs: [] },
@@ -33,11 +33,11 @@ async function main() {
     for (let i = 0; i < RUNS; i++) {
       for (const row of rows) row.runs.push(must(await stack.run(row.args), row.name));
     }
-    const connections = (r: PulumiResult) => r.connections[host] ?? 0;
+    const connections = (r: RunResult) => r.connections[host] ?? 0;
     const med = Object.fromEntries(rows.map((r) => [r.name, median(r.runs.map((x) => x.ms))]));
 
     console.log(
-      `ConfigSet bench: ${sets} config sets on ${host} (${lab.edge.address}, lab driver ${lab.driver}), real pulumi, median of ${RUNS}\n`,
+      `ConfigSet bench: ${sets} config sets on ${host} (${edge.address}, lab driver ${edge.driver}), real pulumi, median of ${RUNS}\n`,
     );
     console.log(
       `${"command".padEnd(28)}${"median".padStart(10)}${"min".padStart(10)}${"max".padStart(10)}   SSH connections to ${host}`,

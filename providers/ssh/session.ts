@@ -55,8 +55,10 @@ export interface ExecResult {
 }
 
 /**
- * Appends one line per connection and per command to $OKOME_SSH_LOG, so tests and the
- * bench can count sessions without reading the hosts' journals.
+ * Appends one line per connection attempt (`attempt`, written before any packet, so a refused
+ * or unreachable host shows too), per established connection (`connect`) and per command
+ * (`exec`) to $OKOME_SSH_LOG, so tests and the bench can count sessions without reading the
+ * hosts' journals, and can prove that a run tried none.
  */
 export function sshLog(
   event: string,
@@ -320,6 +322,7 @@ export async function connect(
   const opts: SshOptions = { ...SSH_DEFAULTS, ...overrides };
   for (let attempt = 0; ; attempt++) {
     try {
+      sshLog("attempt", t, `${attempt + 1}`);
       return await connectOnce(t, opts);
     } catch (e) {
       if (!(e instanceof SshError) || !e.retryable || attempt >= opts.retries) {

@@ -4,7 +4,9 @@
  */
 import { strict as assert } from "node:assert";
 import * as crypto from "node:crypto";
-import { FixtureStack, Lab, onHost, requireLab, siteBody } from "./fixtureStack";
+import { LabHost, onHost, requireLabHost } from "../support/lab";
+import { PulumiStack } from "../support/pulumiStack";
+import { fixtureStack, siteBody } from "./configSetFixture";
 
 const SITE = "/etc/nginx/sites-enabled/okome-fixture";
 const SECRET_FILE = "/etc/nginx/okome-fixture.secret";
@@ -12,10 +14,10 @@ const SSHD_DROPIN = "/etc/ssh/sshd_config.d/20-okome-fixture.conf";
 
 describe("ConfigSet on the lab edge (real pulumi)", function () {
   this.timeout(300_000);
-  let lab: Lab;
-  let stack: FixtureStack;
+  let edge: LabHost;
+  let stack: PulumiStack;
 
-  const host = (cmd: string) => onHost(lab, lab.edge, cmd);
+  const host = (cmd: string) => onHost(edge, cmd);
   /** inode, mtime (ns) and content hash: a rewrite changes the first two even with equal content. */
   const fileStamp = (p: string) =>
     host(`sudo -n stat -c '%i %Y.%y' ${p} && sudo -n sha256sum ${p}`);
@@ -31,7 +33,7 @@ describe("ConfigSet on the lab edge (real pulumi)", function () {
     let done = false;
     const sampler = (async () => {
       while (!done) {
-        bodies.push(await siteBody(lab).catch((e: Error) => `error ${e.message}`));
+        bodies.push(await siteBody(edge).catch((e: Error) => `error ${e.message}`));
         await new Promise((r) => setTimeout(r, 200));
       }
     })();
@@ -44,16 +46,15 @@ describe("ConfigSet on the lab edge (real pulumi)", function () {
   const settlesTo = async (want: string) => {
     let got = "";
     for (let i = 0; i < 50 && got !== want; i++) {
-      got = await siteBody(lab);
+      got = await siteBody(edge);
       if (got !== want) await new Promise((r) => setTimeout(r, 200));
     }
     return got;
   };
 
   before(async () => {
-    lab = await requireLab();
-    stack = new FixtureStack(lab);
-    await stack.init();
+    edge = await requireLabHost("okome-edge");
+    stack = await fixtureStack(edge);
   });
   after(async () => {
     if (!stack) return;
@@ -76,7 +77,7 @@ describe("ConfigSet on the lab edge (real pulumi)", function () {
 
   it("up applies the set: the site answers v1", async () => {
     ok(await stack.run(["up", "--yes", "--skip-preview"]));
-    assert.equal(await siteBody(lab), "200 okome-fixture-ok v1\n");
+    assert.equal(await siteBody(edge), "200 okome-fixture-ok v1\n");
     assert.equal(leftovers(), "");
   });
 
@@ -115,15 +116,15 @@ describe("ConfigSet on the lab edge (real pulumi)", function () {
     );
     assert.match(p.output, /^\s+\+\s+server_name okome-fixture;$/m);
     assert.match(p.output, /~ 1 to update/);
-    assert.equal(p.connections[lab.edge.name], 1, "refresh reads over one connection");
+    assert.equal(p.connections[edge.name], 1, "refresh reads over one connection");
     const u = await stack.run(["up", "--refresh", "--yes", "--skip-preview"]);
     ok(u);
     assert.equal(host(`cat ${SITE}`), wanted);
-    assert.equal(u.connections[lab.edge.name], 1, "refresh and update share one connection");
+    assert.equal(u.connections[edge.name], 1, "refresh and update share one connection");
   });
 
   it("a config that fails nginx -t is never activated: the error names the host and carries nginx's words", async () => {
-    const before = await siteBody(lab);
+    const before = await siteBody(edge);
     const stamp = fileStamp(SITE);
     const { result: r, bodies } = await sampleDuring(
       stack.run(["up", "--yes", "--skip-preview"], {
@@ -145,7 +146,7 @@ describe("ConfigSet on the lab edge (real pulumi)", function () {
   });
 
   it("a config that passes nginx -t but fails verify is rolled back the same way", async () => {
-    const before = await siteBody(lab);
+    const before = await siteBody(edge);
     const r = await stack.run(["up", "--yes", "--skip-preview"], {
       FIXTURE_VARIANT: "unhealthy",
       FIXTURE_VERSION: "v4",

@@ -6,12 +6,14 @@
  */
 import { strict as assert } from "node:assert";
 import Redis from "ioredis";
-import { LabHost, ProjectStack, RunResult, onHost, requireLabHost } from "./projectStack";
+import * as path from "node:path";
+import { LabHost, onHost, requireLabHost } from "../support/lab";
+import { PulumiStack, REPO, RunResult } from "../support/pulumiStack";
 
 describe("ModelCacheNode on the lab's okome-model (real pulumi)", function () {
   this.timeout(900_000);
   let host: LabHost;
-  let stack: ProjectStack;
+  let stack: PulumiStack;
   let app: Redis;
 
   const ok = (r: RunResult) => assert.equal(r.code, 0, r.output);
@@ -37,14 +39,14 @@ describe("ModelCacheNode on the lab's okome-model (real pulumi)", function () {
     return c;
   };
   const validates = async () => {
-    const r = await stack.validate();
+    const r = await stack.exec(["npx", "tsx", "test/validate/index.ts", "--stack", stack.name]);
     assert.equal(r.code, 0, r.output);
     assert.match(r.output, /^\d+ passed, 0 failed$/m);
     return r;
   };
   /** The resources a preview would change, as "<op> <name>" (no SSH: preview diffs state). */
   const planned = async () => {
-    const r = await stack.pulumi("preview", "--diff");
+    const r = await stack.run(["preview", "--diff"]);
     ok(r);
     assert.deepEqual(r.connections, {}, "preview opens no SSH session");
     const changes: string[] = [];
@@ -63,8 +65,11 @@ describe("ModelCacheNode on the lab's okome-model (real pulumi)", function () {
 
   before(async () => {
     host = await requireLabHost("okome-model");
-    stack = new ProjectStack();
-    await stack.init();
+    stack = await PulumiStack.create({
+      prefix: "mc",
+      passphrase: "okome-model-cache-lab-test",
+      settingsFrom: path.join(REPO, "Pulumi.lab.yaml"),
+    });
   });
   after(async () => {
     app?.disconnect();
@@ -79,7 +84,7 @@ describe("ModelCacheNode on the lab's okome-model (real pulumi)", function () {
   });
 
   it("up configures the node", async () => {
-    ok(await stack.pulumi("up", "--yes", "--skip-preview"));
+    ok(await stack.run(["up", "--yes", "--skip-preview"]));
     assert.equal(
       sh("systemctl is-active redis-server prometheus-redis-exporter"),
       "active\nactive",
@@ -107,7 +112,7 @@ describe("ModelCacheNode on the lab's okome-model (real pulumi)", function () {
   });
 
   it("a second up changes nothing and opens no session", async () => {
-    const r = await stack.pulumi("up", "--yes");
+    const r = await stack.run(["up", "--yes"]);
     ok(r);
     assert.doesNotMatch(r.output, /to update|to replace|to create|updated|replaced/);
     assert.deepEqual(r.connections, {});
@@ -119,9 +124,9 @@ describe("ModelCacheNode on the lab's okome-model (real pulumi)", function () {
     for (const k of keys) await app.set(k, `v-${k}`, "PX", 600_000);
     const before = runId();
 
-    ok(await stack.pulumi("config", "set", "okome-cache:redisMaxmemory", "300mb"));
+    ok(await stack.run(["config", "set", "okome-cache:redisMaxmemory", "300mb"]));
     assert.deepEqual(await planned(), ["update model-cache-config"]);
-    ok(await stack.pulumi("up", "--yes", "--skip-preview"));
+    ok(await stack.run(["up", "--yes", "--skip-preview"]));
 
     assert.equal(runId(), before, "Redis was not restarted");
     for (const k of keys) assert.equal(await app.get(k), `v-${k}`, `${k} survived`);
@@ -131,9 +136,9 @@ describe("ModelCacheNode on the lab's okome-model (real pulumi)", function () {
 
   it("a port change is applied live too: the keys answer on the new port", async () => {
     const before = runId();
-    ok(await stack.pulumi("config", "set", "okome-cache:redisPort", "6380"));
+    ok(await stack.run(["config", "set", "okome-cache:redisPort", "6380"]));
     assert.deepEqual(await planned(), ["update model-cache-config", "update model-cache-exporter"]);
-    ok(await stack.pulumi("up", "--yes", "--skip-preview"));
+    ok(await stack.run(["up", "--yes", "--skip-preview"]));
     assert.equal(runId(), before, "Redis was not restarted");
     const moved = await connectApp();
     assert.equal(await moved.get("okome:lab-test:0"), "v-okome:lab-test:0");
@@ -145,14 +150,14 @@ describe("ModelCacheNode on the lab's okome-model (real pulumi)", function () {
     const before = runId();
     const conf = sh("sudo -n sha256sum /etc/redis/redis.conf");
     ok(
-      await stack.pulumi(
+      await stack.run([
         "config",
         "set",
         "okome-cache:redisExtraOptions",
         '["maxmemory-samples lots"]',
-      ),
+      ]),
     );
-    const r = await stack.pulumi("up", "--yes", "--skip-preview");
+    const r = await stack.run(["up", "--yes", "--skip-preview"]);
     assert.notEqual(r.code, 0);
     assert.match(r.output, /'maxmemory-samples lots'/);
     assert.match(r.output, /argument couldn't be parsed into an integer/);
@@ -162,26 +167,26 @@ describe("ModelCacheNode on the lab's okome-model (real pulumi)", function () {
       "redis.conf is the previous one",
     );
     assert.equal(runId(), before, "Redis was not restarted");
-    ok(await stack.pulumi("config", "rm", "okome-cache:redisExtraOptions"));
+    ok(await stack.run(["config", "rm", "okome-cache:redisExtraOptions"]));
     await validates();
   });
 
   it("a restart-only change shows as an update of model-cache-restart in preview, and up restarts Redis", async () => {
     const before = runId();
-    ok(await stack.pulumi("config", "set", "okome-cache:redisExtraOptions", '["io-threads 2"]'));
+    ok(await stack.run(["config", "set", "okome-cache:redisExtraOptions", '["io-threads 2"]']));
     assert.deepEqual(await planned(), ["update model-cache-config", "update model-cache-restart"]);
-    const r = await stack.pulumi("up", "--yes", "--skip-preview");
+    const r = await stack.run(["up", "--yes", "--skip-preview"]);
     ok(r);
     assert.notEqual(runId(), before, "Redis was restarted");
     await validates();
   });
 
   it("invalid config fails before any resource is touched, naming the key", async () => {
-    ok(await stack.pulumi("config", "set", "okome-cache:redisMaxmemory", "2gb"));
-    const r = await stack.pulumi("up", "--yes", "--skip-preview");
+    ok(await stack.run(["config", "set", "okome-cache:redisMaxmemory", "2gb"]));
+    const r = await stack.run(["up", "--yes", "--skip-preview"]);
     assert.notEqual(r.code, 0);
     assert.match(r.output, /okome-cache:redisMaxmemory: 2gb is more than 75% of the host's 1gb/);
     assert.deepEqual(r.connections, {});
-    ok(await stack.pulumi("config", "set", "okome-cache:redisMaxmemory", "300mb"));
+    ok(await stack.run(["config", "set", "okome-cache:redisMaxmemory", "300mb"]));
   });
 });

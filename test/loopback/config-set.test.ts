@@ -6,7 +6,7 @@ import { validateInputs, withDefaults } from "../../providers/configSet/validate
 import { NEW_SUFFIX, TXN_BASE, TXN_PREFIX } from "../../providers/configSet/script";
 import { SECRET_SIG, WireInputs, WireOutputs } from "../../providers/configSet/wire";
 import { closePool } from "../../providers/ssh/pool";
-import { LoopbackSshd, SSHD, sshdConfig, startSshd } from "./sshd";
+import { LoopbackSshd, SSHD, sshdConfig, useLoopbackSshd } from "./sshd";
 
 /** Secrets come back from the provider wrapped; the engine strips them before the next call. */
 function unwrap<T>(v: T): T {
@@ -23,7 +23,6 @@ describe("config transaction over SSH (loopback sshd, as root)", function () {
   this.timeout(90_000);
   let sshd: LoopbackSshd;
   let root: string;
-  let logFile: string;
   let service: string;
   let n = 0;
 
@@ -52,30 +51,14 @@ describe("config transaction over SSH (loopback sshd, as root)", function () {
     ...fs.readdirSync(TXN_BASE).filter((f) => f.startsWith(`${TXN_PREFIX}${service}-`)),
     ...fs.readdirSync(root).filter((f) => f.endsWith(NEW_SUFFIX)),
   ];
-  const count = (event: string) =>
-    fs.existsSync(logFile)
-      ? fs
-          .readFileSync(logFile, "utf8")
-          .split("\n")
-          .filter((l) => new RegExp(` pid=\\d+ ${event} `).test(l)).length
-      : 0;
+  const ssh = useLoopbackSshd();
+  const count = (event: string) => ssh.events(event).length;
 
-  before(async () => {
-    sshd = await startSshd();
-    logFile = path.join(sshd.dir, "ssh.log");
-    process.env.OKOME_SSH_LOG = logFile;
-  });
-  after(async () => {
-    closePool();
-    delete process.env.OKOME_SSH_LOG;
-    await sshd.stop();
-  });
+  before(() => (sshd = ssh.sshd));
   beforeEach(() => {
     root = fs.mkdtempSync(path.join(sshd.dir, "etc-"));
     service = `loop${++n}`;
-    fs.rmSync(logFile, { force: true });
   });
-  afterEach(() => closePool());
 
   it("create writes files atomically with mode/owner, records originals, and cleans up", async () => {
     fs.writeFileSync(`${root}/a.conf`, "stock a\n", { mode: 0o644 });
@@ -174,7 +157,7 @@ describe("config transaction over SSH (loopback sshd, as root)", function () {
     const ins = inputs({ [file]: { content: "x\n" } });
     const { id, outs } = await cs.create(ins);
     closePool();
-    fs.rmSync(logFile, { force: true });
+    fs.rmSync(ssh.logFile, { force: true });
     const r = await cs.update(id, unwrap(outs) as WireOutputs, { ...ins, activate: "true" });
     assert.equal(unwrap(r.outs).activate, "true");
     assert.equal(count("connect"), 0);

@@ -2,15 +2,14 @@ import { strict as assert } from "node:assert";
 import { execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { closePool, pooledSession } from "../../providers/ssh/pool";
+import { pooledSession } from "../../providers/ssh/pool";
 import { SshError, SshTarget, connect } from "../../providers/ssh/session";
 import { knownHostKeys, parseHostKey } from "../../providers/ssh/hostKeys";
-import { LoopbackSshd, startSshd } from "./sshd";
+import { LoopbackSshd, useLoopbackSshd } from "./sshd";
 
 describe("ssh layer against a loopback sshd", function () {
   this.timeout(60_000);
   let sshd: LoopbackSshd;
-  let logFile: string;
   const target = (over: Partial<SshTarget> = {}): SshTarget => ({
     name: "loopback",
     address: "127.0.0.1",
@@ -21,26 +20,10 @@ describe("ssh layer against a loopback sshd", function () {
     trustSource: "test pin",
     ...over,
   });
-  const logLines = (event: string) =>
-    fs.existsSync(logFile)
-      ? fs
-          .readFileSync(logFile, "utf8")
-          .split("\n")
-          .filter((l) => new RegExp(` pid=\\d+ ${event} `).test(l))
-      : [];
+  const ssh = useLoopbackSshd();
+  const logLines = ssh.events;
 
-  before(async () => {
-    sshd = await startSshd();
-    logFile = path.join(sshd.dir, "ssh.log");
-    process.env.OKOME_SSH_LOG = logFile;
-  });
-  after(async () => {
-    closePool();
-    delete process.env.OKOME_SSH_LOG;
-    await sshd.stop();
-  });
-  beforeEach(() => fs.rmSync(logFile, { force: true }));
-  afterEach(() => closePool());
+  before(() => (sshd = ssh.sshd));
 
   it("runs a command with stdin and returns exit code and output", async () => {
     const s = await connect(target());
@@ -89,6 +72,8 @@ describe("ssh layer against a loopback sshd", function () {
     );
     assert.ok(Date.now() - started < 3000);
     assert.equal(logLines("retry").length, 0);
+    assert.equal(logLines("attempt").length, 1, "a refused attempt is in the log");
+    assert.equal(logLines("connect").length, 0);
   });
 
   it("finds the pin in a known_hosts file with a hashed [host]:port entry", () => {
@@ -128,6 +113,8 @@ describe("ssh layer against a loopback sshd", function () {
       },
     );
     assert.equal(logLines("retry").length, 2);
+    assert.equal(logLines("attempt").length, 3, "every attempt is in the log, none connected");
+    assert.equal(logLines("connect").length, 0);
     assert.ok(Date.now() - started >= 300, "100 ms + 200 ms of backoff");
   });
 

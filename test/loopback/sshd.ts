@@ -7,6 +7,9 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import { closePool } from "../../providers/ssh/pool";
+import { freePort } from "../support/ports";
+import { readSshLog, sshEvents } from "../support/sshLog";
 
 export interface LoopbackSshd {
   readonly dir: string;
@@ -20,17 +23,6 @@ export interface LoopbackSshd {
 }
 
 export const SSHD = "/usr/sbin/sshd";
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-    srv.on("error", reject);
-  });
-}
 
 async function waitForPort(port: number, child: ChildProcess, log: () => string): Promise<void> {
   const deadline = Date.now() + 10_000;
@@ -109,4 +101,47 @@ export async function startSshd(): Promise<LoopbackSshd> {
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A suite's loopback sshd and the providers' SSH log; see {@link useLoopbackSshd}. */
+export interface LoopbackSuite {
+  readonly sshd: LoopbackSshd;
+  /** $OKOME_SSH_LOG while the suite runs; emptied before each test. */
+  readonly logFile: string;
+  /** This test's log lines of `event` (attempt, connect, retry, exec). */
+  events(event: string): string[];
+}
+
+/**
+ * Registers the mocha hooks of a suite that talks to a loopback sshd through the providers'
+ * SSH layer: one sshd for the suite, $OKOME_SSH_LOG pointed at a log in its dir and emptied
+ * before each test, the session pool closed after each test. Call inside `describe`.
+ */
+export function useLoopbackSshd(): LoopbackSuite {
+  let sshd: LoopbackSshd | undefined;
+  const started = () => {
+    if (!sshd) throw new Error("the loopback sshd is not started (use it inside a test)");
+    return sshd;
+  };
+  const suite: LoopbackSuite = {
+    get sshd() {
+      return started();
+    },
+    get logFile() {
+      return path.join(started().dir, "ssh.log");
+    },
+    events: (event) => sshEvents(readSshLog(suite.logFile), event),
+  };
+  before(async () => {
+    sshd = await startSshd();
+    process.env.OKOME_SSH_LOG = suite.logFile;
+  });
+  after(async () => {
+    closePool();
+    delete process.env.OKOME_SSH_LOG;
+    await sshd?.stop();
+  });
+  beforeEach(() => fs.rmSync(suite.logFile, { force: true }));
+  afterEach(() => closePool());
+  return suite;
 }

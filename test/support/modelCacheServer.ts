@@ -1,6 +1,5 @@
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
-import { createServer } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import Redis from "ioredis";
@@ -14,6 +13,8 @@ import {
   resolveModelCacheArgs,
 } from "../../components/modelCache";
 import { REDIS } from "../../components/platform";
+import { freePort } from "./ports";
+import { RedisServer } from "./redis-server";
 
 /** Passwords of the users a {@link ModelCacheServer} renders, by user name. */
 export type Passwords = Readonly<Record<string, string>>;
@@ -24,7 +25,7 @@ export type Passwords = Readonly<Record<string, string>>;
  * Its host scripts are installed in `<dir>/sbin`, with `<dir>/redis.env` pointing them here.
  */
 export class ModelCacheServer {
-  private child: ChildProcess | undefined;
+  private redis: RedisServer | undefined;
 
   private constructor(
     /** Temp dir holding every file; world-readable so the candidate can run as `redis`. */
@@ -58,8 +59,13 @@ export class ModelCacheServer {
       users.map((u) => [u, `${u}-${Math.random().toString(36).slice(2)}`]),
     );
     const server = new ModelCacheServer(dir, port, passwords, full);
-    server.install();
-    await server.start();
+    try {
+      server.install();
+      await server.start();
+    } catch (e) {
+      await server.dispose();
+      throw e;
+    }
     return server;
   }
 
@@ -110,34 +116,19 @@ export class ModelCacheServer {
     }
   }
 
-  /** Starts redis-server on the installed redis.conf; resolves once it answers on its socket. */
+  /** Starts redis-server as the redis user on the installed redis.conf; resolves once it is ready. */
   async start(): Promise<void> {
-    const child = spawn(
-      "redis-server",
-      [this.local(REDIS.configFile), "--daemonize", "no", "--supervised", "no"],
-      {
-        stdio: "ignore",
-        ...redisUser(),
-      },
-    );
-    this.child = child;
-    const deadline = Date.now() + 10_000;
-    while (!fs.existsSync(this.local(REDIS.unixSocket))) {
-      if (child.exitCode !== null || Date.now() > deadline) {
-        const log = fs.existsSync(this.local(REDIS.logFile))
-          ? fs.readFileSync(this.local(REDIS.logFile), "utf8")
-          : "";
-        throw new Error(
-          `redis-server did not start on ${this.local(REDIS.configFile)}\n${log.slice(-2000)}`,
-        );
-      }
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    this.redis = await RedisServer.start({
+      port: this.port,
+      configFile: this.local(REDIS.configFile),
+      logFile: this.local(REDIS.logFile),
+      user: redisUser(),
+    });
   }
 
   /** PID of the running server (a restart would change it). */
   get pid(): number | undefined {
-    return this.child?.exitCode === null ? this.child.pid : undefined;
+    return this.redis?.pid;
   }
 
   /** A client logged in as `user` (no ready check: application users may not run INFO). */
@@ -161,12 +152,7 @@ export class ModelCacheServer {
 
   /** Stops the server by its PID and removes the temp dir. */
   async dispose(): Promise<void> {
-    const child = this.child;
-    if (child?.exitCode === null) {
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      child.kill("SIGTERM");
-      await exited;
-    }
+    await this.redis?.dispose();
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }
@@ -182,19 +168,4 @@ function redisUser(): { uid: number; gid: number } {
     gid: Number(execFileSync("id", ["-g", "redis"], { encoding: "utf8" })),
   };
   return redisIds;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const address = srv.address();
-      srv.close(() =>
-        typeof address === "object" && address
-          ? resolve(address.port)
-          : reject(new Error("no port")),
-      );
-    });
-  });
 }
