@@ -12,7 +12,7 @@ npm run --silent format:check
 git ls-files -z '*.sh' .ci/run | xargs -0 shellcheck -x
 
 step "unit tests and the real Pulumi engine"
-npx mocha 'test/unit/**/*.test.ts' 'test/okome/**/*.test.ts' 'test/toolchain/**/*.test.ts' 'test/loopback/**/*.test.ts'
+npx mocha 'test/unit/**/*.test.ts' 'test/okome/**/*.test.ts' 'test/toolchain/**/*.test.ts' 'test/loopback/**/*.test.ts' 'test/preview/**/*.test.ts'
 
 step "lab lifecycle, both drivers (ends with the lab down)"
 npx mocha test/lab/lab-lifecycle.test.ts

@@ -1,0 +1,180 @@
+/**
+ * `pulumi preview` of the prod stack as PR CI runs it: the real pulumi on throw-away stacks
+ * configured from Pulumi.prod.yaml (temp backend, a test passphrase), with a deploy key path
+ * that does not exist (a CI runner has no key), each command inside a network namespace of
+ * its own with only loopback up: an SSH attempt to a Pi fails at once and cannot leave the
+ * machine. No SSH is the claim; the providers' $OKOME_SSH_LOG is the witness, and a control
+ * run that does try SSH (to loopback) shows the witness would see it. Needs root (ip netns).
+ */
+import { strict as assert } from "node:assert";
+import { execFileSync, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { PulumiStack, REPO, RunResult } from "../support/pulumiStack";
+import { sshEvents } from "../support/sshLog";
+
+const PROD_SETTINGS = path.join(REPO, "Pulumi.prod.yaml");
+const MISSING_KEY = "/nonexistent/okome-ci-runner/okome_deploy";
+
+/** The `okome-cache:` settings of a stack file, as `pulumi preview --json` reports config. */
+function settingsOf(file: string): Record<string, string> {
+  const lines = fs.readFileSync(file, "utf8").matchAll(/^ {2}(okome-cache:\S+): (.*)$/gm);
+  return Object.fromEntries([...lines].map((m) => [m[1], m[2]]));
+}
+
+/** One step of `pulumi preview --json`. */
+interface Step {
+  op: string;
+  urn: string;
+  newState?: { type: string; parent?: string; inputs?: Record<string, unknown> };
+}
+
+describe("prod stack: pulumi preview opens no SSH (as PR CI runs it)", function () {
+  this.timeout(180_000);
+  /** Named by this process, so a later run can remove what a killed one left. */
+  const netns = `okome-pv-${process.pid}`;
+  const committed = fs.readFileSync(PROD_SETTINGS);
+  const stackFilesBefore = fs.readdirSync(REPO).filter((f) => /^Pulumi\..+\.yaml$/.test(f));
+  const stacks: PulumiStack[] = [];
+
+  /** A stack set up exactly from Pulumi.prod.yaml, then `config` on top of the copy. */
+  const prodStack = async (config: Record<string, string> = {}) => {
+    const stack = await PulumiStack.create({
+      prefix: "pv",
+      passphrase: "okome-prod-preview-test",
+      settingsFrom: PROD_SETTINGS,
+      netns,
+    });
+    stacks.push(stack);
+    const all = { "okome-cache:sshPrivateKeyPath": MISSING_KEY, ...config };
+    for (const [key, value] of Object.entries(all))
+      ok(await stack.run(["config", "set", key, value]));
+    return stack;
+  };
+  const ok = (r: RunResult) => assert.equal(r.code, 0, r.output);
+
+  before(() => {
+    assert.ok(!fs.existsSync(MISSING_KEY), `${MISSING_KEY} must not exist`);
+    for (const ns of execFileSync("ip", ["netns", "list"], { encoding: "utf8" }).split("\n")) {
+      const pid = /^okome-pv-(\d+)\b/.exec(ns)?.[1];
+      if (pid && !fs.existsSync(`/proc/${pid}`))
+        spawnSync("ip", ["netns", "del", `okome-pv-${pid}`]);
+    }
+    execFileSync("ip", ["netns", "add", netns]);
+    execFileSync("ip", ["-n", netns, "link", "set", "lo", "up"]);
+    // The namespace has loopback and nothing else: the Pis' addresses are unreachable in it.
+    const route = spawnSync("ip", ["netns", "exec", netns, "ip", "-o", "route", "get", "192.168.86.19"], { encoding: "utf8" }); // prettier-ignore
+    assert.notEqual(route.status, 0, `192.168.86.19 must not route in ${netns}: ${route.stdout}`);
+  });
+  after(() => {
+    for (const stack of stacks) stack.remove();
+    spawnSync("ip", ["netns", "del", netns]);
+  });
+
+  it("preview succeeds and plans the ModelCacheNode children with the prod values", async () => {
+    const stack = await prodStack();
+    const r = await stack.run(["preview", "--json"]);
+    ok(r);
+    assert.equal(r.sshLog, "", "no SSH attempt, connection or command");
+    const plan = JSON.parse(r.stdout) as { config: Record<string, string>; steps: Step[] };
+    const expected = settingsOf(PROD_SETTINGS);
+    assert.ok(Object.keys(expected).length >= 9, "Pulumi.prod.yaml was read");
+    assert.deepEqual(plan.config, {
+      ...expected,
+      "okome-cache:sshPrivateKeyPath": MISSING_KEY,
+    });
+
+    const node = plan.steps.find((s) => s.newState?.type === "okome:infra:ModelCacheNode");
+    assert.ok(node, "a ModelCacheNode is planned");
+    const children = plan.steps.filter((s) => s.newState?.parent === node.urn);
+    const names = children.map((s) => `${s.newState!.type.split(":").pop()} ${s.urn.split("::").pop()}`); // prettier-ignore
+    assert.deepEqual(names.sort(), [
+      "ConfigSet model-cache-config",
+      "ConfigSet model-cache-exporter",
+      "ConfigSet model-cache-restart",
+      "ConfigSet model-cache-scripts",
+      "SecretPassword model-cache-okome-admin-password",
+      "SecretPassword model-cache-okome-monitor-password",
+      "SecretPassword model-cache-okome-password",
+    ]);
+    assert.deepEqual([...new Set(plan.steps.map((s) => s.op))], ["create"]);
+    for (const set of children.filter((s) => s.newState!.type.endsWith(":ConfigSet")))
+      assert.deepEqual(set.newState!.inputs!.connection, {
+        name: "okome-model",
+        address: "192.168.86.19",
+        port: 22,
+        user: "okome",
+        privateKeyPath: MISSING_KEY,
+      });
+
+    // The same preview as text: the node's outputs carry the prod memory budget.
+    const text = await stack.run(["preview"]);
+    ok(text);
+    assert.match(text.output, /^\s+modelCacheMaxmemory\s+: "4gb"$/m);
+    assert.match(text.output, /^\s+modelCacheAddress\s+: "192\.168\.86\.19"$/m);
+    assert.equal(text.sshLog, "");
+  });
+
+  it("with the passwords in state, as in the real prod state, preview shows redis.conf with the prod values", async () => {
+    const stack = await prodStack();
+    // Only the node and its passwords: generated locally by their provider, nothing is applied.
+    const node = `urn:pulumi:${stack.name}::okome-cache::okome:infra:ModelCacheNode`;
+    const targets = [
+      `${node}::model-cache`,
+      ...["okome", "okome-admin", "okome-monitor"].map(
+        (u) => `${node}$pulumi-nodejs:dynamic/okome:SecretPassword::model-cache-${u}-password`,
+      ),
+    ];
+    const up = await stack.run([
+      "up",
+      "--yes",
+      "--skip-preview",
+      ...targets.flatMap((urn) => ["--target", urn]),
+    ]);
+    ok(up);
+    assert.match(up.output, /\+ 5 created/, "the stack, the node and three passwords");
+    assert.equal(up.sshLog, "");
+
+    const r = await stack.run(["preview", "--json"]);
+    ok(r);
+    assert.equal(r.sshLog, "", "no SSH attempt, connection or command");
+    const plan = JSON.parse(r.stdout) as { steps: Step[]; changeSummary: Record<string, number> };
+    assert.deepEqual(plan.changeSummary, { create: 4, same: 5 }, "the node's four config sets");
+    const config = plan.steps.find((s) => s.urn.endsWith("::model-cache-config"));
+    const files = config?.newState?.inputs?.files as Record<string, { content: string }>;
+    const redisConf = files["/etc/redis/redis.conf"].content;
+    assert.match(redisConf, /^bind 127\.0\.0\.1 192\.168\.86\.19$/m);
+    assert.match(redisConf, /^maxmemory 4gb$/m);
+    assert.match(redisConf, /^maxmemory-policy allkeys-lru$/m);
+  });
+
+  it("a bad prod value fails the preview naming the key, before any resource", async () => {
+    const stack = await prodStack({ "okome-cache:vip": "192.168.86.300" });
+    const r = await stack.run(["preview"]);
+    assert.notEqual(r.code, 0, r.output);
+    assert.match(r.output, /stack config \(okome-cache\): 1 invalid setting/);
+    assert.match(r.output, /- okome-cache:vip: must be an IPv4 address/);
+    assert.doesNotMatch(r.output, /ModelCacheNode|ConfigSet|SecretPassword/);
+    assert.equal(r.sshLog, "");
+  });
+
+  it("control: a run that does try SSH shows in the log (here to loopback, which refuses)", async () => {
+    const stack = await prodStack({ "okome-cache:modelAddress": "127.0.0.1" });
+    const key = path.join(stack.root, "id_ed25519");
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key]);
+    ok(await stack.run(["config", "set", "okome-cache:sshPrivateKeyPath", key]));
+    const r = await stack.run(["up", "--yes", "--skip-preview"]);
+    assert.notEqual(r.code, 0, r.output);
+    assert.match(r.output, /okome-model \(okome@127\.0\.0\.1:22\): cannot connect/);
+    const attempts = sshEvents(r.sshLog, "attempt");
+    assert.ok(attempts.length > 0, `attempts are logged:\n${r.sshLog}`);
+    for (const line of attempts) assert.match(line, / attempt okome-model 127\.0\.0\.1:22 /);
+    assert.deepEqual(sshEvents(r.sshLog, "connect"), []);
+  });
+
+  it("leaves the repo's stack files as committed", () => {
+    assert.ok(fs.readFileSync(PROD_SETTINGS).equals(committed), "Pulumi.prod.yaml is unchanged");
+    const now = fs.readdirSync(REPO).filter((f) => /^Pulumi\..+\.yaml$/.test(f));
+    assert.deepEqual(now, stackFilesBefore, "no stack settings file in the repo");
+  });
+});
