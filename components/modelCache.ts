@@ -429,6 +429,8 @@ export const MODEL_CACHE_PATHS = {
   scriptsEnv: "/etc/okome/redis.env",
   restartSettings: "/etc/okome/redis-restart-settings",
   adminSecret: `${OKOME_SECRETS_DIR}/redis-admin`,
+  /** The admin secret the running server last accepted; on tmpfs, since it lives as long as the server. */
+  adminAcceptedSecret: "/run/okome/redis-admin-accepted",
   exporterPasswords: `${OKOME_SECRETS_DIR}/redis-exporter.json`,
 } as const;
 
@@ -520,6 +522,7 @@ export function renderModelCache(
     unixSocket: REDIS.unixSocket,
     adminUser: RESERVED_USERS.admin,
     adminSecretFile: MODEL_CACHE_PATHS.adminSecret,
+    adminAcceptedSecretFile: MODEL_CACHE_PATHS.adminAcceptedSecret,
     scriptsDir: "/usr/local/sbin",
     restartOnly: [...REDIS_RESTART_ONLY].sort().join(" "),
   });

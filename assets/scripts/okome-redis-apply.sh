@@ -44,9 +44,26 @@ if ! answers; then
 fi
 
 # redis-cli exits 0 on error replies: callers compare the reply.
-cli() { REDISCLI_AUTH=$(<"$REDIS_ADMIN_SECRET") redis-cli -s "$REDIS_SOCKET" --user "$REDIS_ADMIN_USER" "$@"; }
-[ "$(cli PING)" = PONG ] ||
-  fail "$REDIS_ADMIN_USER cannot log in to the running server with $REDIS_ADMIN_SECRET"
+admin_cli() {
+  local secret=$1
+  shift
+  REDISCLI_AUTH=$(<"$secret") redis-cli -s "$REDIS_SOCKET" --user "$REDIS_ADMIN_USER" "$@"
+}
+cli() { admin_cli "$REDIS_ADMIN_SECRET" "$@"; }
+if [ "$(cli PING)" != PONG ]; then
+  # The admin password changed since the running server loaded its users: log in with the one
+  # it accepted last and load the users from the file, instead of a restart that empties the cache.
+  if ! { [ -r "$REDIS_ADMIN_ACCEPTED" ] && [ "$(admin_cli "$REDIS_ADMIN_ACCEPTED" PING)" = PONG ]; }; then
+    fail "$REDIS_ADMIN_USER cannot log in to the running server with $REDIS_ADMIN_SECRET, nor with the last accepted secret $REDIS_ADMIN_ACCEPTED"
+  fi
+  $check && fail "the running server's users predate the admin password in $REDIS_ADMIN_SECRET"
+  reply=$(admin_cli "$REDIS_ADMIN_ACCEPTED" ACL LOAD)
+  [ "$reply" = OK ] || fail "ACL LOAD refused, users unchanged: $reply"
+  echo "okome-redis-apply: the admin password changed: users reloaded from the aclfile"
+  [ "$(cli PING)" = PONG ] ||
+    fail "after ACL LOAD, $REDIS_ADMIN_USER still cannot log in with $REDIS_ADMIN_SECRET"
+fi
+install -D -m 0600 "$REDIS_ADMIN_SECRET" "$REDIS_ADMIN_ACCEPTED"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -15,6 +15,8 @@ describe("ModelCacheNode on the lab's okome-model (real pulumi)", function () {
   let host: LabHost;
   let stack: PulumiStack;
   let app: Redis;
+  /** redis.conf as it was before this test's stack took over (Debian's, or another stack's). */
+  let originalConf: string;
 
   const ok = (r: RunResult) => assert.equal(r.code, 0, r.output);
   const sh = (command: string) => onHost(host, command).trim();
@@ -65,6 +67,7 @@ describe("ModelCacheNode on the lab's okome-model (real pulumi)", function () {
 
   before(async () => {
     host = await requireLabHost("okome-model");
+    originalConf = sh("sudo -n sha256sum /etc/redis/redis.conf");
     stack = await PulumiStack.create({
       prefix: "mc",
       passphrase: "okome-model-cache-lab-test",
@@ -76,10 +79,10 @@ describe("ModelCacheNode on the lab's okome-model (real pulumi)", function () {
     if (!stack) return;
     const d = await stack.dispose();
     assert.equal(d.code, 0, `destroy failed:\n${d.output}`);
-    assert.match(
-      sh("sudo -n grep -c '^aclfile' /etc/redis/redis.conf || true"),
-      /^0$/,
-      "destroy restores Debian's redis.conf",
+    assert.equal(
+      sh("sudo -n sha256sum /etc/redis/redis.conf"),
+      originalConf,
+      "destroy restores the redis.conf it replaced",
     );
   });
 

@@ -95,6 +95,7 @@ export class ModelCacheServer {
       [REDIS.aclFile, this.local(REDIS.aclFile)],
       [REDIS.configFile, this.local(REDIS.configFile)],
       [MODEL_CACHE_PATHS.adminSecret, this.local(MODEL_CACHE_PATHS.adminSecret)],
+      [MODEL_CACHE_PATHS.adminAcceptedSecret, this.local(MODEL_CACHE_PATHS.adminAcceptedSecret)],
       ["/usr/local/sbin", path.join(this.dir, "sbin")],
     ];
     const rewrite = (text: string) => moved.reduce((t, [from, to]) => t.split(from).join(to), text);

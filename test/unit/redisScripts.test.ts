@@ -162,6 +162,35 @@ describe("model cache: host scripts (okome-redis-server-candidate, okome-redis-a
       assert.doesNotMatch(run("okome-redis-apply").out, /users reloaded/);
     });
 
+    it("after an admin password change, logs in with the one accepted last: users reloaded, no restart", async () => {
+      assert.equal(run("okome-redis-apply").code, 0, "records the secret the server accepts");
+      const c = await app();
+      await c.set("okome:kept", "yes");
+      const pid = server.pid;
+      const passwords = { ...server.passwords, [RESERVED_USERS.admin]: "a-new-admin-password" };
+      server.install(settings, passwords);
+
+      const r = run("okome-redis-apply");
+      assert.equal(r.code, 0, r.err);
+      assert.match(r.out, /the admin password changed: users reloaded/);
+      assert.equal(server.pid, pid);
+      c.disconnect(); // ACL LOAD closed it: clients reconnect, the data stays
+      const again = await app();
+      assert.equal(await again.get("okome:kept"), "yes");
+      again.disconnect();
+      const admin = server.client();
+      await admin.connect();
+      assert.equal(await admin.call("AUTH", RESERVED_USERS.admin, "a-new-admin-password"), "OK");
+      admin.disconnect();
+    });
+
+    it("refuses to guess when neither the new nor the last accepted admin secret logs in", () => {
+      server.install(settings, { ...server.passwords, [RESERVED_USERS.admin]: "unknown-to-redis" });
+      const r = run("okome-redis-apply");
+      assert.equal(r.code, 1);
+      assert.match(r.err, /cannot log in .* nor with the last accepted secret/);
+    });
+
     it("leaves a restart-only setting to okome-redis-restart, and says so", () => {
       server.install({
         ...settings,
