@@ -26,7 +26,10 @@ export PATH
 export PULUMI_SKIP_UPDATE_CHECK=true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 
-# Pulumi.yaml's file backend; pulumi refuses a state directory that does not exist.
+# Pulumi.yaml's file backend, under OKOME_HOME like every other okome file (pulumi itself would
+# resolve Pulumi.yaml's ~ from the passwd entry, not $HOME). A caller's own backend wins: the
+# tests run throw-away stacks on temp backends. pulumi refuses a state directory that is missing.
+export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$OKOME_HOME/pulumi-state}"
 mkdir -p "$OKOME_HOME/pulumi-state"
 
 # Types are checked by `npm run typecheck` in the tests; the engine only needs JavaScript, and
