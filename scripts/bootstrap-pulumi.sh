@@ -23,7 +23,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 toolchain="$here/toolchain"
 source "$here/lib/env.sh"
 
-bin="$HOME/.pulumi/bin"
+bin="$PULUMI_HOME/bin"
 stamp="$bin/.okome-toolchain"
 
 log() { echo "[bootstrap-pulumi] $*"; }
@@ -45,7 +45,7 @@ want="$(
     find . -type f | LC_ALL=C sort | xargs sha256sum
   } | sha256sum | cut -d' ' -f1
 )"
-plugin_bin="$HOME/.pulumi/plugins/resource-command-v$COMMAND_PLUGIN_VERSION/pulumi-resource-command"
+plugin_bin="$PULUMI_HOME/plugins/resource-command-v$COMMAND_PLUGIN_VERSION/pulumi-resource-command"
 if [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] && [ -x "$plugin_bin" ] &&
   [ -x "$bin/pulumi-language-nodejs" ] && [ -x "$bin/pulumi-resource-pulumi-nodejs" ] &&
   [ "$("$bin/pulumi" version 2>/dev/null)" = "$pulumi_version" ]; then

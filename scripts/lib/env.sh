@@ -11,7 +11,10 @@ _okome_prepend_path() {
   esac
 }
 
-_okome_prepend_path "$HOME/.pulumi/bin"
+# Where the official installer puts pulumi and its plugins. Said outright because pulumi
+# would take the passwd entry's home, not $HOME, and look for plugins elsewhere.
+export PULUMI_HOME="${PULUMI_HOME:-$HOME/.pulumi}"
+_okome_prepend_path "$PULUMI_HOME/bin"
 
 # The project needs Node >= 22; scripts/bootstrap-node.sh installs it here
 # only when the system node is older.
