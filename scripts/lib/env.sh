@@ -36,5 +36,5 @@ export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$OKOME_HOME/pulumi-state
 mkdir -p "$OKOME_HOME/pulumi-state"
 
 # Types are checked by `npm run typecheck` in the tests; the engine only needs JavaScript, and
-# ts-node's type check makes every preview ~10x slower.
+# ts-node's type check would make every preview much slower.
 export PULUMI_NODEJS_TRANSPILE_ONLY=true
