@@ -5,7 +5,7 @@ import {
   parseStackConfig,
   validateStackConfig,
 } from "./components/config";
-import { assertNoIssues } from "./components/issues";
+import { assertNoIssues } from "./common/issues";
 import { ModelCacheNode } from "./components/ModelCacheNode";
 import { MODEL_CACHE_CONFIG_KEYS, readModelCacheConfig } from "./components/modelCacheConfig";
 import type { HostConnection } from "./providers";

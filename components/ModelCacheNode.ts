@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigSet, type ManagedFile } from "../providers";
-import { assertNoIssues } from "./issues";
+import { assertNoIssues } from "../common/issues";
 import {
   MaxmemoryPolicy,
   ModelCacheFiles,

@@ -1,7 +1,6 @@
-import * as os from "node:os";
-import * as path from "node:path";
 import { z } from "zod";
-import { Issue, assertNoIssues } from "./issues";
+import { Issue, assertNoIssues } from "../common/issues";
+import { expandHome } from "../common/paths";
 
 /** The Pulumi config namespace of this project (Pulumi.yaml `name`). */
 export const CONFIG_NAMESPACE = "okome-cache";
@@ -61,11 +60,6 @@ export interface StackConfig {
     /** Absolute path of the known_hosts file that pins host keys. */
     readonly knownHostsFile?: string;
   };
-}
-
-/** Expands a leading `~` the way a shell would, so configs can name home-relative paths. */
-export function expandHome(p: string): string {
-  return p === "~" || p.startsWith("~/") ? path.join(os.homedir(), p.slice(1)) : p;
 }
 
 const key = (name: string) => `${CONFIG_NAMESPACE}:${name}`;

@@ -3,7 +3,7 @@ import { isIPv4 } from "node:net";
 import type * as pulumi from "@pulumi/pulumi";
 import type { HostConnection } from "../providers";
 import { HostSpec } from "./config";
-import { Issue } from "./issues";
+import { Issue } from "../common/issues";
 import {
   HOST_SCRIPTS,
   OKOME_SECRETS_DIR,

@@ -1,5 +1,5 @@
 import { CONFIG_NAMESPACE } from "./config";
-import { Issue } from "./issues";
+import { Issue } from "../common/issues";
 import {
   MaxmemoryPolicy,
   ModelCacheSettings,

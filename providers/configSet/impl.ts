@@ -3,7 +3,7 @@
  * time (see provider.ts), never serialized into state.
  */
 import { readFileSync } from "node:fs";
-import { expandHome } from "../../components/config";
+import { expandHome } from "../../common/paths";
 import { HostKey, formatHostKey, knownHostKeys, parseHostKey, sameKey } from "../ssh/hostKeys";
 import { pooledSession } from "../ssh/pool";
 import { SshSession, SshTarget, connect } from "../ssh/session";

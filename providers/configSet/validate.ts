@@ -1,4 +1,4 @@
-import { Issue } from "../../components/issues";
+import { Issue } from "../../common/issues";
 import { parseHostKey } from "../ssh/hostKeys";
 import { CONFIG_SET_DEFAULTS, CONFIG_SET_LIMITS, UNKNOWN, WireFile, WireInputs } from "./wire";
 

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigIssuesError } from "../../components/issues";
+import { ConfigIssuesError } from "../../common/issues";
 import {
   ModelCacheNode,
   ModelCacheNodeArgs,

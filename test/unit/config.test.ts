@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import * as os from "node:os";
-import { ConfigIssuesError } from "../../components/issues";
+import { ConfigIssuesError } from "../../common/issues";
 import { parseStackConfig, validateStackConfig } from "../../components/config";
 
 const lab = {
