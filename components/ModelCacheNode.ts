@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigSet, type ManagedFile } from "../providers";
+import { ConfigSet, type ManagedFile, type ServiceKind } from "../providers";
 import { assertNoIssues } from "../common/issues";
 import {
   MaxmemoryPolicy,
@@ -79,16 +79,21 @@ export class ModelCacheNode extends pulumi.ComponentResource {
     // secret file carries `secret: true`, and the ConfigSet keeps its content secret.
     const setFiles = (role: keyof ModelCacheFiles): pulumi.Input<ManagedFile[]> =>
       pulumi.unsecret(pulumi.all([files, secretFiles]).apply(([f, s]) => [...f[role], ...s[role]]));
-    const set = (role: keyof ModelCacheFiles, service: string, after: pulumi.Resource[]) =>
+    const set = (
+      role: keyof ModelCacheFiles,
+      kind: ServiceKind,
+      service: string,
+      after: pulumi.Resource[],
+    ) =>
       new ConfigSet(
         `${name}-${role}`,
-        { connection: args.connection, service, files: setFiles(role), ...commands[role] },
+        { connection: args.connection, kind, service, files: setFiles(role), ...commands[role] },
         { ...parent, dependsOn: after },
       );
-    const scripts = set("scripts", "redis-scripts", []);
-    const config = set("config", "redis", [scripts]);
-    set("restart", "redis-restart", [config]);
-    set("exporter", "redis-exporter", [config]);
+    const scripts = set("scripts", "plain", "redis-scripts", []);
+    const config = set("config", "redis", "redis", [scripts]);
+    set("restart", "plain", "redis-restart", [config]);
+    set("exporter", "plain", "redis-exporter", [config]);
 
     const appUsers = a.users.map((u) => u.name);
     this.address = pulumi.output(a.host.address);

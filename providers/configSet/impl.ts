@@ -300,7 +300,12 @@ export async function read(id: string, props: WireOutputs) {
     if (l.present) {
       const { present: _p, ...meta } = l;
       void _p;
-      files[p] = { ...meta, secret: props.files[p].secret, sha256: sha256(l.content) };
+      files[p] = {
+        ...meta,
+        secret: props.files[p].secret,
+        dirMode: props.files[p].dirMode,
+        sha256: sha256(l.content),
+      };
     }
   });
   const outs: WireOutputs = { ...props, files };

@@ -56,16 +56,19 @@ export function planDelete(olds: WireOutputs): Plan {
   };
 }
 
-const settings = (
-  i: Pick<WireInputs, "connection" | "service" | "validate" | "activate" | "verify" | "deadman">,
-) =>
+/** Everything but the files: a change here is recorded in state without touching the host. */
+const settings = (i: Omit<WireInputs, "files" | "listIssues" | "secretContents">) =>
   JSON.stringify([
     i.connection,
+    i.kind ?? null,
     i.service,
     i.validate ?? null,
     i.activate,
     i.verify ?? null,
     i.deadman ?? null,
+    i.stepTimeoutSeconds ?? null,
+    i.lockWaitSeconds ?? null,
+    i.userWritableDirs ?? null,
   ]);
 
 /**
@@ -117,6 +120,7 @@ export function inputsFromOutputs(outs: WireOutputs): WireInputs {
       owner: f.owner,
       group: f.group,
       secret: f.secret,
+      ...(f.dirMode !== undefined && { dirMode: f.dirMode }),
     };
   }
   const { host: _h, hostKey: _k, originals: _o, ...rest } = outs;

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { configSetProvider } from "./provider";
-import { FileState } from "./wire";
+import { FileState, ServiceKind } from "./wire";
 
 /** How the provider reaches one host. Plain values or Pulumi inputs. */
 export interface HostConnection {
@@ -33,6 +33,8 @@ export interface ManagedFile {
   owner?: string;
   /** Default "root". */
   group?: string;
+  /** Mode of the file's directory when the set has to create it; default "0755" (e.g. "0700" for a secrets dir). */
+  dirMode?: string;
   /**
    * Keeps the content a secret in state and masks it in diffs (a Redis ACL password).
    * Implied when the file (or the whole list) is a secret Output.
@@ -42,7 +44,13 @@ export interface ManagedFile {
 
 export interface ConfigSetArgs {
   connection: pulumi.Input<HostConnection>;
-  /** Service name ("redis", "nginx", "sshd"): messages and backup naming. [a-z0-9_-]. */
+  /**
+   * What the set configures: decides the validator and safety net it must have (SERVICE_RULES)
+   * and which config paths it may write (only kind "nginx" writes under /etc/nginx/).
+   * "plain" for anything without a rule.
+   */
+  kind: ServiceKind;
+  /** The set's name on the host ("redis", "nginx-site"): messages, logs and the transaction dir. [a-z0-9_-]. */
   service: string;
   /** The set's files; paths must be unique. */
   files: pulumi.Input<pulumi.Input<ManagedFile>[]>;
@@ -60,12 +68,22 @@ export interface ConfigSetArgs {
    * old config after timeoutSeconds (10-3600) unless a fresh login with the deploy key works.
    */
   deadman?: pulumi.Input<{ timeoutSeconds: number }>;
+  /** Bound on each of validate, activate and verify on the host; default 60 s. */
+  stepTimeoutSeconds?: number;
+  /** How long to wait for the host's transaction lock before failing with its holder; default 600 s. */
+  lockWaitSeconds?: number;
+  /**
+   * Directories that a non-root user can write and that this set writes into all the same.
+   * Any other such parent is refused: its owner could swap the file or a parent for a link.
+   */
+  userWritableDirs?: string[];
 }
 
 /** A file entry as the resource sends it; a secret file's content travels in `secretContents`. */
 interface WireFileInput {
   content?: string;
   mode?: string;
+  dirMode?: string;
   owner?: string;
   group?: string;
   secret: boolean;
@@ -102,6 +120,7 @@ export function filesToWire(list: readonly ManagedFile[]): {
     files[f.path] = {
       ...(!secret && { content: f.content }),
       ...(f.mode !== undefined && { mode: f.mode }),
+      ...(f.dirMode !== undefined && { dirMode: f.dirMode }),
       ...(f.owner !== undefined && { owner: f.owner }),
       ...(f.group !== undefined && { group: f.group }),
       secret,
@@ -149,6 +168,7 @@ export class ConfigSet extends pulumi.dynamic.Resource {
       name,
       {
         connection: args.connection,
+        kind: args.kind,
         service: args.service,
         files: wire.apply((w) => w.files),
         secretContents: wire.apply((w) =>
@@ -159,6 +179,9 @@ export class ConfigSet extends pulumi.dynamic.Resource {
         activate: args.activate,
         verify: args.verify,
         deadman: args.deadman,
+        stepTimeoutSeconds: args.stepTimeoutSeconds,
+        lockWaitSeconds: args.lockWaitSeconds,
+        userWritableDirs: args.userWritableDirs,
         host: undefined,
         hostKey: undefined,
         originals: undefined,

@@ -1,47 +1,75 @@
 import { Issue } from "../../common/issues";
 import { parseHostKey } from "../ssh/hostKeys";
-import { CONFIG_SET_DEFAULTS, CONFIG_SET_LIMITS, UNKNOWN, WireFile, WireInputs } from "./wire";
+import { SSH_DEFAULTS } from "../ssh/session";
+import {
+  CONFIG_SET_DEFAULTS,
+  CONFIG_SET_LIMITS,
+  ServiceKind,
+  UNKNOWN,
+  WireFile,
+  WireInputs,
+} from "./wire";
+
+/** Rules for one service kind. */
+export interface ServiceRule {
+  /** The validator the command must run, if one specific tool is the check. */
+  readonly tool?: { readonly pattern: RegExp; readonly name: string };
+  /** The set must carry a dead-man switch. */
+  readonly deadman: boolean;
+  /** Paths that belong to this kind: a set of another kind may not write them. */
+  readonly owns: readonly string[];
+  readonly why: string;
+}
 
 /**
- * Services whose config can take the host down with it. For these a validator is not
- * optional (STYLE: a validator nothing calls is worse than none); where the stock tool is
+ * Services whose config can take the host down with it, by kind. For these a validator is
+ * not optional (STYLE: a validator nothing calls is worse than none); where the stock tool is
  * the only sound check, the command must run it. Services that can cut the deploy key's
- * access also need the dead-man switch.
+ * access also need the dead-man switch. Keyed by the typed kind, never by the set's name, and
+ * each kind owns its config paths, so no set can write nginx's files without `nginx -t`.
  */
-export const SERVICE_RULES: Readonly<
-  Record<
-    string,
-    {
-      /** The validator the command must run, if one specific tool is the check. */
-      readonly tool?: { readonly pattern: RegExp; readonly name: string };
-      readonly deadman: boolean;
-      readonly why: string;
-    }
-  >
-> = {
+export const SERVICE_RULES: Readonly<Record<Exclude<ServiceKind, "plain">, ServiceRule>> = {
   sshd: {
     tool: { pattern: /\bsshd\b.* -t\b/, name: "sshd -t" },
     deadman: true,
+    owns: ["/etc/ssh/sshd_config", "/etc/ssh/sshd_config.d/"],
     why: "a broken sshd_config locks the deploy key out",
   },
   nftables: {
     tool: { pattern: /\bnft\b.* (-c|--check)\b/, name: "nft -c" },
     deadman: true,
+    owns: ["/etc/nftables.conf", "/etc/nftables.d/"],
     why: "a bad ruleset can drop the SSH session",
   },
   nginx: {
     tool: { pattern: /\bnginx\b.* -[tT]\b/, name: "nginx -t" },
     deadman: false,
+    owns: ["/etc/nginx/"],
     why: "a reload with a broken file stops the edge",
   },
   keepalived: {
     tool: { pattern: /\bkeepalived\b.* (-t|--config-test)\b/, name: "keepalived -t" },
     deadman: false,
+    owns: ["/etc/keepalived/"],
     why: "a bad config drops the VIP",
   },
   // Checked by a throw-away redis-server, usually behind a script: any validator will do.
-  redis: { deadman: false, why: "a bad config stops the model cache" },
+  redis: { deadman: false, owns: ["/etc/redis/"], why: "a bad config stops the model cache" },
 };
+
+export const SERVICE_KINDS: readonly ServiceKind[] = [
+  "plain",
+  ...(Object.keys(SERVICE_RULES) as ServiceKind[]),
+];
+
+/** The kind whose config `path` is, if any. */
+export function owningKind(path: string): Exclude<ServiceKind, "plain"> | undefined {
+  for (const [kind, rule] of Object.entries(SERVICE_RULES)) {
+    if (rule.owns.some((o) => (o.endsWith("/") ? path.startsWith(o) : path === o)))
+      return kind as Exclude<ServiceKind, "plain">;
+  }
+  return undefined;
+}
 
 const UNIX_NAME = /^([a-z_][a-z0-9_-]{0,31}|[0-9]+)$/;
 // Also names the transaction dir and the dead-man systemd unit: no dots or @.
@@ -177,7 +205,43 @@ function checkFile(c: Collector, path: string, f: unknown) {
   }
   if (f.secret !== undefined && typeof f.secret !== "boolean")
     c.add(`${at}.secret`, "must be a boolean");
+  const mode = f.mode ?? CONFIG_SET_DEFAULTS.mode;
+  if (f.secret === true && typeof mode === "string" && OCTAL_MODE.test(mode)) {
+    if (parseInt(mode, 8) & 0o007)
+      c.add(
+        `${at}.mode`,
+        `is ${normalizeMode(mode)}: a secret file must not be world-readable (e.g. "0600" or "0640")`,
+      );
+  }
+  if (typeof f.dirMode === "string") {
+    const why = modeProblem(f.dirMode);
+    if (why) c.add(`${at}.dirMode`, why);
+  } else if (f.dirMode !== undefined && !isUnknown(f.dirMode)) {
+    c.add(`${at}.dirMode`, 'must be a string like "0755"');
+  }
 }
+
+/** An integer setting within [lo, hi], when present and known. */
+function checkSeconds(c: Collector, path: string, v: unknown, lo: number, hi: number) {
+  if (v === undefined || isUnknown(v)) return;
+  if (!(Number.isInteger(v) && Number(v) >= lo && Number(v) <= hi))
+    c.add(path, `must be an integer from ${lo} to ${hi} seconds`);
+}
+
+/**
+ * The longest the provider may take, after activation, to prove a fresh login works: the
+ * confirmation connect with its retries (see impl.ts). The dead-man deadline counts from
+ * before activation, so it must cover one step plus this, or a slow but healthy change
+ * would be rolled back by its own safety net.
+ */
+export const DEADMAN_CONFIRM_CONNECT = { retries: 1, backoffMs: 500 } as const;
+export function deadmanMinimumSeconds(stepTimeoutSeconds: number): number {
+  const { retries, backoffMs } = DEADMAN_CONFIRM_CONNECT;
+  const connectMs = SSH_DEFAULTS.connectTimeoutMs * (retries + 1) + backoffMs * (2 ** retries - 1);
+  return stepTimeoutSeconds + Math.ceil(connectMs / 1000) + DEADMAN_MARGIN_SECONDS;
+}
+/** Slack for clocks, process start and the confirmation command itself. */
+const DEADMAN_MARGIN_SECONDS = 5;
 
 /**
  * Moves `secretContents` (sent by the program as one secret map, so no other field is
@@ -235,27 +299,68 @@ export function validateInputs(raw: Record<string, unknown>): Issue[] {
   c.string("activate", raw.activate, { required: true });
   c.string("validate", raw.validate, { required: false });
   c.string("verify", raw.verify, { required: false });
+  if (!isUnknown(raw.kind) && !SERVICE_KINDS.includes(raw.kind as ServiceKind)) {
+    c.add(
+      "kind",
+      `${raw.kind === undefined ? "is required" : "is unknown"}: one of ${SERVICE_KINDS.join(", ")}`,
+    );
+  }
+  checkSeconds(
+    c,
+    "stepTimeoutSeconds",
+    raw.stepTimeoutSeconds,
+    CONFIG_SET_LIMITS.stepTimeoutMinSeconds,
+    CONFIG_SET_LIMITS.stepTimeoutMaxSeconds,
+  );
+  checkSeconds(c, "lockWaitSeconds", raw.lockWaitSeconds, 0, CONFIG_SET_LIMITS.lockWaitMaxSeconds);
+  if (raw.userWritableDirs !== undefined && !isUnknown(raw.userWritableDirs)) {
+    if (!Array.isArray(raw.userWritableDirs))
+      c.add("userWritableDirs", "must be a list of directories");
+    else
+      raw.userWritableDirs.forEach((d, i) => {
+        const why = typeof d === "string" ? pathProblem(d) : "must be a string";
+        if (why) c.add(`userWritableDirs[${i}]`, why);
+      });
+  }
   if (raw.deadman !== undefined && !isUnknown(raw.deadman)) {
     const t = isObject(raw.deadman) ? raw.deadman.timeoutSeconds : undefined;
-    const { deadmanMinSeconds: lo, deadmanMaxSeconds: hi } = CONFIG_SET_LIMITS;
+    const step = Number.isInteger(raw.stepTimeoutSeconds)
+      ? Number(raw.stepTimeoutSeconds)
+      : CONFIG_SET_DEFAULTS.stepTimeoutSeconds;
+    const lo = deadmanMinimumSeconds(step);
+    const hi = CONFIG_SET_LIMITS.deadmanMaxSeconds;
     if (!isUnknown(t) && !(Number.isInteger(t) && Number(t) >= lo && Number(t) <= hi)) {
-      c.add("deadman.timeoutSeconds", `must be an integer from ${lo} to ${hi} seconds`);
+      c.add(
+        "deadman.timeoutSeconds",
+        `must be an integer from ${lo} to ${hi} seconds: one step (stepTimeoutSeconds ${step}) plus the confirmation login must fit before it fires`,
+      );
     }
   }
-  const rule = typeof raw.service === "string" ? SERVICE_RULES[raw.service] : undefined;
+  const kind =
+    typeof raw.kind === "string" && raw.kind in SERVICE_RULES
+      ? (raw.kind as Exclude<ServiceKind, "plain">)
+      : undefined;
+  const rule = kind ? SERVICE_RULES[kind] : undefined;
   if (rule && !isUnknown(raw.validate)) {
     const v = raw.validate;
     const missing = typeof v !== "string";
     if (missing || (rule.tool && !rule.tool.pattern.test(` ${v}`))) {
       const how = rule.tool ? ` with \`${rule.tool.name}\`` : "";
-      c.add(
-        "validate",
-        `service "${raw.service}" must be validated${how} before activation (${rule.why})`,
-      );
+      c.add("validate", `kind "${kind}" must be validated${how} before activation (${rule.why})`);
     }
   }
   if (rule?.deadman && raw.deadman === undefined) {
-    c.add("deadman", `service "${raw.service}" needs a dead-man switch (${rule.why})`);
+    c.add("deadman", `kind "${kind}" needs a dead-man switch (${rule.why})`);
+  }
+  if (SERVICE_KINDS.includes(raw.kind as ServiceKind) && isObject(raw.files)) {
+    for (const p of Object.keys(raw.files)) {
+      const owner = owningKind(p);
+      if (owner && owner !== raw.kind)
+        c.add(
+          `${fileKey(p)}`,
+          `is ${owner} config: only a set of kind "${owner}" may write it (${SERVICE_RULES[owner].why})`,
+        );
+    }
   }
   return c.issues;
 }
@@ -279,12 +384,16 @@ export function withDefaults(raw: Record<string, unknown>): WireInputs {
             owner: f.owner ?? CONFIG_SET_DEFAULTS.owner,
             group: f.group ?? CONFIG_SET_DEFAULTS.group,
             secret: f.secret ?? false,
+            dirMode: isUnknown(f.dirMode)
+              ? f.dirMode!
+              : normalizeMode(f.dirMode ?? CONFIG_SET_DEFAULTS.dirMode),
           };
     }
   }
   const conn = r.connection;
   return {
     connection: isUnknown(conn) ? conn : { ...conn, port: conn.port ?? CONFIG_SET_DEFAULTS.port },
+    kind: r.kind,
     service: r.service,
     files,
     ...(r.validate !== undefined && { validate: r.validate }),
@@ -293,5 +402,8 @@ export function withDefaults(raw: Record<string, unknown>): WireInputs {
     ...(r.deadman !== undefined && {
       deadman: isUnknown(r.deadman) ? r.deadman : { timeoutSeconds: r.deadman.timeoutSeconds },
     }),
+    stepTimeoutSeconds: r.stepTimeoutSeconds ?? CONFIG_SET_DEFAULTS.stepTimeoutSeconds,
+    lockWaitSeconds: r.lockWaitSeconds ?? CONFIG_SET_DEFAULTS.lockWaitSeconds,
+    userWritableDirs: r.userWritableDirs ?? [],
   };
 }

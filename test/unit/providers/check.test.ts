@@ -5,6 +5,7 @@ import { SECRET_SIG, UNKNOWN, WireInputs, WireOutputs } from "../../../providers
 /** The program's wire inputs, as the engine hands them to check() (secrets already plain). */
 const news = (over: Record<string, unknown> = {}) => ({
   connection: { name: "okome-model", address: "10.86.0.19", user: "okome", privateKeyPath: "/k" },
+  kind: "redis",
   service: "redis",
   files: {
     "/etc/redis/redis.conf": { content: "maxmemory 64mb\n", secret: false },

@@ -28,7 +28,7 @@ function checkInFreshProcess(text: string, cwd: string): { status: number | null
     const provider = require(require.resolve("require-from-string", { paths: [${JSON.stringify(REPO)}] }))(
       require("fs").readFileSync(${JSON.stringify(file)}, "utf8")).handler();
     provider.check({}, { connection: { name: "h", address: "10.86.0.20", user: "okome", privateKeyPath: "/k" },
-      service: "okome-test", files: { "/etc/x": { content: "x" } }, activate: "true" })
+      kind: "plain", service: "okome-test", files: { "/etc/x": { content: "x" } }, activate: "true" })
       .then((r) => console.log(JSON.stringify({ port: r.inputs.connection.port,
         loaded: Object.keys(require.cache).filter((k) => k.endsWith("configSet/impl.ts")) })));`;
   const r = spawnSync(process.execPath, ["-e", script], {
@@ -64,7 +64,7 @@ describe("the serialized ConfigSet provider", function () {
 
   it("state written from one checkout still works from a fresh clone elsewhere", async () => {
     const clone = fs.mkdtempSync(path.join(os.tmpdir(), "okome-clone-"));
-    for (const dir of ["providers", "components"])
+    for (const dir of ["providers", "common"])
       fs.cpSync(path.join(REPO, dir), path.join(clone, dir), { recursive: true });
     fs.symlinkSync(path.join(REPO, "node_modules"), path.join(clone, "node_modules"));
     try {

@@ -33,6 +33,7 @@ describe("ConfigSet (program side, under Pulumi mocks)", () => {
   it("registers one dynamic resource with the files keyed by path and defaults left to check()", async () => {
     const set = new ConfigSet("model-redis", {
       connection,
+      kind: "redis",
       service: "redis",
       files: [
         { path: "/etc/redis/redis.conf", content: "maxmemory 64mb\n" },
@@ -77,6 +78,7 @@ describe("ConfigSet (program side, under Pulumi mocks)", () => {
   it("sends secret contents apart, as one secret, so the files map stays readable", async () => {
     const set = new ConfigSet("with-secret", {
       connection,
+      kind: "plain",
       service: "okome-test",
       files: [
         { path: "/etc/plain", content: "a" },

@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
 import {
+  deadmanMinimumSeconds,
   modeProblem,
   pathProblem,
   validateInputs,
@@ -17,6 +18,7 @@ const valid = () => ({
     privateKeyPath: "~/.okome/lab/keys/id_ed25519",
     hostKey: KEY,
   },
+  kind: "nginx",
   service: "nginx",
   files: { "/etc/nginx/sites-enabled/okome": { content: "server {}\n" } } as Record<
     string,
@@ -39,7 +41,10 @@ describe("config set input validation (check)", () => {
       owner: "root",
       group: "root",
       secret: false,
+      dirMode: "0755",
     });
+    assert.equal(w.stepTimeoutSeconds, 60);
+    assert.deepEqual(w.userWritableDirs, []);
   });
 
   it("reports every problem at once, each naming its field", () => {
@@ -102,19 +107,70 @@ describe("config set input validation (check)", () => {
     assert.deepEqual(paths({ ...noActivate, files: {} }), ["files", "activate"]);
   });
 
-  it("requires the service's own validator for services that can take the host down", () => {
+  it("requires the kind's own validator for services that can take the host down", () => {
     const { validate: _v, ...noValidate } = valid();
     void _v;
     assert.deepEqual(validateInputs(noValidate), [
       {
         path: "validate",
         reason:
-          'service "nginx" must be validated with `nginx -t` before activation (a reload with a broken file stops the edge)',
+          'kind "nginx" must be validated with `nginx -t` before activation (a reload with a broken file stops the edge)',
       },
     ]);
     assert.deepEqual(paths({ ...valid(), validate: "true" }), ["validate"]);
-    // Unknown services may go without one.
-    assert.deepEqual(validateInputs({ ...noValidate, service: "okome-health" }), []);
+    // Plain sets may go without one, whatever they are called, as long as they stay out of
+    // the paths a kind owns.
+    const elsewhere = { "/etc/okome/health.conf": { content: "x" } };
+    assert.deepEqual(
+      validateInputs({ ...noValidate, kind: "plain", service: "nginx", files: elsewhere }),
+      [],
+    );
+  });
+
+  it("keys the rules by the typed kind: a set named nginx-site cannot skip nginx -t", () => {
+    const { validate: _v, ...noValidate } = valid();
+    void _v;
+    assert.deepEqual(validateInputs({ ...noValidate, kind: "plain", service: "nginx-site" }), [
+      {
+        path: 'files["/etc/nginx/sites-enabled/okome"]',
+        reason:
+          'is nginx config: only a set of kind "nginx" may write it (a reload with a broken file stops the edge)',
+      },
+    ]);
+    assert.deepEqual(paths({ ...valid(), kind: "redis", validate: "x" }), [
+      'files["/etc/nginx/sites-enabled/okome"]',
+    ]);
+    assert.deepEqual(
+      paths({
+        ...noValidate,
+        kind: "plain",
+        files: { "/etc/ssh/sshd_config.d/10-x.conf": { content: "x" } },
+      }),
+      ['files["/etc/ssh/sshd_config.d/10-x.conf"]'],
+    );
+    assert.deepEqual(paths({ ...valid(), kind: "Nginx" }), ["kind"]);
+    const { kind: _k, ...noKind } = valid();
+    void _k;
+    assert.deepEqual(validateInputs(noKind)[0], {
+      path: "kind",
+      reason: "is required: one of plain, sshd, nftables, nginx, keepalived, redis",
+    });
+  });
+
+  it("refuses a secret file that others could read", () => {
+    const secret = (mode?: string) => ({
+      ...valid(),
+      files: { "/etc/nginx/pw": { content: "pw", secret: true, ...(mode && { mode }) } },
+    });
+    assert.deepEqual(validateInputs(secret("0640")), []);
+    assert.deepEqual(validateInputs(secret("0604")), [
+      {
+        path: 'files["/etc/nginx/pw"].mode',
+        reason: 'is 0604: a secret file must not be world-readable (e.g. "0600" or "0640")',
+      },
+    ]);
+    // The default mode (0644) is world-readable.
+    assert.deepEqual(paths(secret()), ['files["/etc/nginx/pw"].mode']);
   });
 
   it("accepts the stock tool behind options, and any validator for redis (a wrapper script)", () => {
@@ -122,28 +178,51 @@ describe("config set input validation (check)", () => {
     assert.deepEqual(
       validateInputs({
         ...valid(),
+        kind: "redis",
         service: "redis",
+        files: { "/etc/redis/redis.conf": { content: "x" } },
         validate: "/usr/local/sbin/okome-redis-candidate",
       }),
       [],
     );
     const { validate: _v, ...none } = valid();
     void _v;
-    assert.deepEqual(paths({ ...none, service: "redis" }), ["validate"]);
+    const redisFiles = { "/etc/redis/redis.conf": { content: "x" } };
+    assert.deepEqual(paths({ ...none, kind: "redis", files: redisFiles }), ["validate"]);
     assert.deepEqual(paths({ ...valid(), service: "redis@x" }), ["service"]);
   });
 
-  it("requires sshd -t and a dead-man switch for sshd", () => {
+  it("requires sshd -t and a dead-man switch for sshd, whose deadline covers a step and the confirmation login", () => {
     const sshd = {
       ...valid(),
+      kind: "sshd",
       service: "sshd",
+      files: { "/etc/ssh/sshd_config.d/10-okome.conf": { content: "x" } },
       validate: "true",
       activate: "systemctl reload ssh",
     };
     assert.deepEqual(paths(sshd), ["validate", "deadman"]);
+    // 60 s step + 21 s for two 10 s connects and a 0.5 s backoff + 5 s margin.
+    assert.equal(deadmanMinimumSeconds(60), 86);
+    const timed = (timeoutSeconds: number, stepTimeoutSeconds?: number) =>
+      validateInputs({
+        ...sshd,
+        validate: "sshd -t",
+        deadman: { timeoutSeconds },
+        ...(stepTimeoutSeconds !== undefined && { stepTimeoutSeconds }),
+      });
+    assert.deepEqual(timed(86), []);
+    assert.deepEqual(timed(60), [
+      {
+        path: "deadman.timeoutSeconds",
+        reason:
+          "must be an integer from 86 to 3600 seconds: one step (stepTimeoutSeconds 60) plus the confirmation login must fit before it fires",
+      },
+    ]);
+    assert.deepEqual(timed(40, 10), []);
     assert.deepEqual(
-      validateInputs({ ...sshd, validate: "sshd -t", deadman: { timeoutSeconds: 60 } }),
-      [],
+      timed(30, 10).map((i) => i.path),
+      ["deadman.timeoutSeconds"],
     );
   });
 
