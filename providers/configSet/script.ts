@@ -1,314 +1,231 @@
 /**
- * The shell a config transaction runs on the host (POSIX sh, as root via `sudo -n sh -s`,
- * script on stdin so file contents never show in `ps`). Pure text generation and output
- * parsing; nothing here touches a host.
- *
- * Layout on the host while a transaction runs: a private temp dir (mktemp -d, 0700) under
- * /var/tmp holds the backups `<i>.orig` / `<i>.absent`, each step's output and restore.sh.
- * New files are written as `.<name>.okome-new` beside their target and renamed over it,
- * so a service never reads a half-written file and no include glob (`*.conf`) matches them.
- * The dir is removed when the transaction ends, whichever way.
+ * What a config transaction sends to a host and how its answers read. Pure: nothing here
+ * touches a host. The shell itself lives in host/*.sh (seen by shellcheck):
+ *  - begin.sh receives the whole transaction (a bundle: manifest, file contents, step
+ *    commands, txn.sh), checks its digest and starts txn.sh detached from the SSH session;
+ *  - txn.sh runs it under the host's transaction lock and writes progress to <dir>/log;
+ *  - wait.sh streams that log until the transaction ends; finish.sh removes the dir.
+ * The transaction dirs live in a root-only dir on the host's disk (TXN_BASE): they hold
+ * backups, which can be secrets, and must outlive a reboot for the dead-man switch.
  */
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
 import { FileOp } from "./plan";
-import { Original } from "./wire";
+import { CONFIG_SET_DEFAULTS, Original } from "./wire";
 
-/** Where transaction dirs live; also what tests look at to prove nothing is left behind. */
-export const TXN_BASE = "/var/tmp";
-export const TXN_PREFIX = "okome-txn-";
-export const NEW_SUFFIX = ".okome-new";
+/** Where transaction dirs live on a host; also what tests look at to prove nothing is left. */
+export const TXN_BASE = "/var/lib/okome/txn";
+/** The prefix of the temp files a write creates beside its target. */
+export const NEW_PREFIX = ".okome-new.";
+
+export type HostScript = "begin" | "txn" | "wait" | "finish" | "confirm" | "read" | "recover";
+
+/** The text of host/<name>.sh. */
+export function hostScript(name: HostScript): string {
+  return readFileSync(path.join(__dirname, "host", `${name}.sh`), "utf8");
+}
 
 /** Quotes a string for POSIX sh. */
 export function shQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-const PREAMBLE = `set -u
-PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-export PATH LC_ALL=C
-umask 077
-CLAIMED=0`;
-
-/**
- * Directories: a write may create missing parents; the top-most one created is recorded
- * (`topmissing`) so a rollback or delete removes exactly those again, and only if empty.
- */
-const DIRS = `topmissing() {
-  d=$(dirname -- "$1"); t=""
-  while [ ! -e "$d" ]; do t=$d; d=$(dirname -- "$d"); done
-  printf '%s' "$t"
-}
-prune() {
-  [ -n "$2" ] || return 0
-  d=$(dirname -- "$1")
-  while rmdir -- "$d" 2> /dev/null; do [ "$d" = "$2" ] && break; d=$(dirname -- "$d"); done
-  return 0
-}`;
-
-/** Helpers shared by the apply and confirm scripts. `$T` is the transaction dir. */
-const HELPERS = `emit() { printf '@okome out %s %s %s\\n' "$1" "$2" "$(base64 -w0 < "$3")"; }
-step() {
-  timeout "$STEP_TIMEOUT" sh -c "$2" > "$T/$1.out" 2>&1 < /dev/null
-  r=$?; emit "$1" "$r" "$T/$1.out"; return $r
-}
-cancel_deadman() {
-  if [ -f "$T/deadman.unit" ]; then systemctl stop "$(cat "$T/deadman.unit").timer" > /dev/null 2>&1; fi
-  if [ -f "$T/deadman.pid" ]; then kill -TERM -- "-$(cat "$T/deadman.pid")" 2> /dev/null; fi
-  return 0
-}
-fail() {
-  if [ "$CLAIMED" = 0 ] && { [ -f "$T/deadman.unit" ] || [ -f "$T/deadman.pid" ]; }; then
-    mkdir "$T/claimed" 2> /dev/null || { echo '@okome gone'; exit 1; }
-    cancel_deadman
-  fi
-  echo "@okome failed $1"
-  sh "$T/restore.sh" > "$T/rollback.out" 2>&1
-  emit rollback $? "$T/rollback.out"
-  rm -rf -- "$T"
-  exit 1
-}`;
-
-/** Writes stdin (base64) to $1 atomically with mode $2, owner $3, group $4. */
-const PUT = `put() {
-  n="$(dirname -- "$1")/.$(basename -- "$1")${NEW_SUFFIX}"
-  (umask 022 && mkdir -p -- "$(dirname -- "$1")") &&
-    base64 -d > "$n" && chown -- "$3:$4" "$n" && chmod -- "$2" "$n" && mv -fT -- "$n" "$1" ||
-    { rm -f -- "$n"; return 1; }
-}
-relink() {
-  n="$(dirname -- "$1")/.$(basename -- "$1")${NEW_SUFFIX}"
-  rm -f -- "$n" && ln -s -- "$2" "$n" && mv -fT -- "$n" "$1" || { rm -f -- "$n"; return 1; }
-}`;
-
-function base64Lines(content: string): string {
-  return (
-    Buffer.from(content, "utf8")
-      .toString("base64")
-      .match(/.{1,76}/g) ?? []
-  ).join("\n");
+/** `sh -c '<host/name.sh>' okome-<name> args...`: one command line, the script never on disk. */
+export function hostCommand(name: HostScript, args: readonly string[]): string {
+  return ["sh", "-c", shQuote(hostScript(name)), `okome-${name}`, ...args.map(shQuote)].join(" ");
 }
 
-/** The shell that puts one path into the state an op asks for. */
-function applyOp(op: FileOp): string {
-  const path = shQuote(op.path);
-  const put = (content: string, mode: string, owner: string, group: string) =>
-    `put ${path} ${mode} ${shQuote(owner)} ${shQuote(group)} <<'OKOME_EOF' || fail write\n${base64Lines(content)}\nOKOME_EOF`;
-  if (op.kind === "write") return put(op.file.content, op.file.mode, op.file.owner, op.file.group);
-  const o: Original = op.original;
-  if (o.kind === "file") return put(o.content, o.mode, o.owner, o.group);
-  if (o.kind === "link") return `relink ${path} ${shQuote(o.target)} || fail write`;
-  return `{ rm -f -- ${path} && prune ${path} ${shQuote(o.createdDir ?? "")}; } || fail write`;
-}
+const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
+/** Base64 wrapped at 76 columns, as base64(1) writes and reads it. */
+const b64Lines = (s: string) => (b64(s).match(/.{1,76}/g) ?? []).join("\n");
 
-/** restore.sh: puts every backed-up path back and re-activates; run on failure or by the dead-man timer. */
-function restoreScript(paths: readonly string[], activate: string, stepTimeout: number): string {
-  const backs = paths.map((p, i) => `back ${i} ${shQuote(p)}`).join("\n");
-  return `${PREAMBLE}
-${DIRS}
-T=$(cd "$(dirname -- "$0")" && pwd)
-ok=0
-back() {
-  n="$(dirname -- "$2")/.$(basename -- "$2")${NEW_SUFFIX}"
-  if [ -e "$T/$1.absent" ]; then
-    rm -f -- "$2" && prune "$2" "$(cat "$T/$1.absent")" || ok=1
-  elif [ -e "$T/$1.orig" ] || [ -L "$T/$1.orig" ]; then
-    rm -f -- "$n"; cp -a -- "$T/$1.orig" "$n" && mv -fT -- "$n" "$2" || { rm -f -- "$n"; ok=1; }
-  fi
-}
-${backs}
-timeout ${stepTimeout} sh -c ${shQuote(activate)} || ok=1
-exit $ok`;
-}
-
-export interface ApplyScriptInput {
+export interface TransactionInput {
   readonly service: string;
   readonly ops: readonly FileOp[];
-  /** Paths whose current state is reported as `@okome orig` lines, before anything is written. */
+  /** Paths whose state before the set is reported (`orig` lines); each is also an op's path. */
   readonly capture: readonly string[];
   readonly validate?: string;
   readonly activate: string;
   readonly verify?: string;
-  /** Arms the dead-man switch; verify then runs in the confirm script instead. */
+  /** Arms the dead-man switch: the host restores the old files unless confirmed in time. */
   readonly deadmanSeconds?: number;
   readonly stepTimeoutSeconds: number;
-  /** Parent of the transaction dir; tests point it elsewhere. */
-  readonly txnBase?: string;
+  readonly lockWaitSeconds: number;
+  /** Directories a non-root user may write that the set expects (others are refused). */
+  readonly userWritableDirs: readonly string[];
+  /** Who runs it ("okome@deploy-box pid 4242"), shown to a run that waits for the lock. */
+  readonly client: string;
+}
+
+/** The manifest line of one op, and the content it writes (if any). */
+function opLine(op: FileOp, n: number): { line: string; content?: string } {
+  const p = b64(op.path);
+  if (op.kind === "write") {
+    const f = op.file;
+    const dirMode = f.dirMode ?? CONFIG_SET_DEFAULTS.dirMode;
+    return {
+      line: `op ${n} write ${p} ${f.mode} ${f.owner} ${f.group} ${dirMode}`,
+      content: f.content,
+    };
+  }
+  const o: Original = op.original;
+  if (o.kind === "file") {
+    return { line: `op ${n} restore ${p} ${o.mode} ${o.owner} ${o.group}`, content: o.content };
+  }
+  return { line: `op ${n} remove ${p} ${o.createdDir ? b64(o.createdDir) : "-"}` };
 }
 
 /**
- * The transaction: back up -> write -> validate -> [arm dead-man] -> activate -> verify,
- * and on any failure restore, re-activate and clean up. Protocol lines on stdout:
- * `@okome txn <dir>`, `@okome orig ...`, `@okome out <step> <rc> <base64 output>`,
- * `@okome failed <phase>`, `@okome deadman <how> <id>`, `@okome armed`, `@okome done`.
+ * The transaction as one text bundle for begin.sh: `--okome-file <name>` sections, each the
+ * base64 of one file, and its sha256, which begin.sh checks before anything runs.
  */
-export function buildApplyScript(input: ApplyScriptInput): string {
-  const paths = input.ops.map((op) => op.path);
-  const base = input.txnBase ?? TXN_BASE;
-  const lines: string[] = [
-    `# okome-cache config transaction for ${input.service}`,
-    PREAMBLE,
-    `STEP_TIMEOUT=${input.stepTimeoutSeconds}`,
-    `T=$(mktemp -d ${shQuote(`${base}/${TXN_PREFIX}${input.service}-XXXXXX`)}) || { echo '@okome failed setup'; exit 1; }`,
-    `echo "@okome txn $T"`,
-    HELPERS,
-    DIRS,
-    PUT,
-    `cat > "$T/restore.sh" <<'OKOME_RESTORE'\n${restoreScript(paths, input.activate, input.stepTimeoutSeconds)}\nOKOME_RESTORE`,
-    // Nothing is written until every path is backed up; a directory in the way fails here.
-    `backup() {
-  if [ -d "$2" ] && [ ! -L "$2" ]; then echo "@okome notfile $1"; return 1; fi
-  if [ -e "$2" ] || [ -L "$2" ]; then cp -a -- "$2" "$T/$1.orig"; else topmissing "$2" > "$T/$1.absent"; fi
-}`,
-    ...paths.map(
-      (p, i) =>
-        `backup ${i} ${shQuote(p)} || { echo '@okome failed backup'; rm -rf -- "$T"; exit 1; }`,
-    ),
-    `capture() {
-  if [ -L "$2" ]; then printf '@okome orig %s link %s\\n' "$1" "$(printf %s "$(readlink -- "$2")" | base64 -w0)"
-  elif [ -f "$2" ]; then printf '@okome orig %s file %s %s\\n' "$1" "$(stat -c '%a %U %G' -- "$2")" "$(base64 -w0 < "$2")"
-  else printf '@okome orig %s absent %s\\n' "$1" "$(topmissing "$2" | base64 -w0)"; fi
-}`,
-    ...input.capture.map((p, i) => `capture ${i} ${shQuote(p)}`),
-    ...input.ops.map(applyOp),
+export function buildBundle(input: TransactionInput): { bundle: string; sha256: string } {
+  const manifest: string[] = [
+    `service ${input.service}`,
+    `step_timeout ${input.stepTimeoutSeconds}`,
+    `lock_wait ${input.lockWaitSeconds}`,
+    ...(input.deadmanSeconds !== undefined ? [`deadman ${input.deadmanSeconds}`] : []),
+    `client ${b64(input.client)}`,
+    ...input.userWritableDirs.map((d) => `allow ${b64(d)}`),
   ];
-  if (input.validate !== undefined)
-    lines.push(`step validate ${shQuote(input.validate)} || fail validate`);
-  if (input.deadmanSeconds !== undefined) {
-    lines.push(armDeadman(input.deadmanSeconds));
-  }
-  lines.push(`step activate ${shQuote(input.activate)} || fail activate`);
-  if (input.deadmanSeconds !== undefined) {
-    lines.push(`echo '@okome armed'`);
-  } else {
-    if (input.verify !== undefined)
-      lines.push(`step verify ${shQuote(input.verify)} || fail verify`);
-    lines.push(`rm -rf -- "$T"`, `echo '@okome done'`);
-  }
-  return lines.join("\n") + "\n";
+  const files: [string, string][] = [];
+  input.ops.forEach((op, n) => {
+    const { line, content } = opLine(op, n);
+    manifest.push(line);
+    if (content !== undefined) files.push([`new/${n}`, content]);
+  });
+  const opIndex = new Map(input.ops.map((op, n) => [op.path, n]));
+  input.capture.forEach((p, i) => {
+    const n = opIndex.get(p);
+    if (n === undefined) throw new Error(`capture path ${p} is not written by the transaction`);
+    manifest.push(`capture ${i} ${n}`);
+  });
+  const sections: [string, string][] = [
+    ["manifest", manifest.join("\n") + "\n"],
+    ["txn.sh", hostScript("txn")],
+    ["recover.sh", hostScript("recover")],
+    ["recover.service", readFileSync(path.join(__dirname, "host", "recover.service"), "utf8")],
+    ["activate", input.activate],
+    ...(input.validate !== undefined ? [["validate", input.validate] as [string, string]] : []),
+    ...(input.verify !== undefined ? [["verify", input.verify] as [string, string]] : []),
+    ...files,
+  ];
+  const bundle =
+    sections.map(([name, text]) => `--okome-file ${name}\n${b64Lines(text)}\n`).join("") +
+    "--okome-end\n";
+  return { bundle, sha256: createHash("sha256").update(bundle, "utf8").digest("hex") };
 }
 
-/**
- * Schedules restore.sh after `seconds` unless the provider claims the transaction first
- * (`mkdir claimed` is the lock both sides take). A systemd transient timer survives the
- * SSH session and sshd restarts; without systemd a detached `sleep` in its own session.
- */
-function armDeadman(seconds: number): string {
-  return `job="mkdir '$T/claimed' 2> /dev/null || exit 0; sh '$T/restore.sh'; rm -rf -- '$T'"
-if [ -d /run/systemd/system ] && command -v systemd-run > /dev/null 2>&1; then
-  unit="okome-deadman-$(basename -- "$T")"
-  systemd-run --quiet --collect --unit="$unit" --on-active=${seconds} --timer-property=AccuracySec=1s /bin/sh -c "$job" > "$T/deadman.out" 2>&1 ||
-    { emit deadman 1 "$T/deadman.out"; fail deadman; }
-  echo "$unit" > "$T/deadman.unit"
-  echo "@okome deadman systemd $unit"
-else
-  setsid sh -c "sleep ${seconds}; $job" > /dev/null 2>&1 < /dev/null &
-  echo $! > "$T/deadman.pid"
-  echo "@okome deadman sleep $!"
-fi`;
+/** Why the host refused a managed path before writing anything. */
+export type Refusal =
+  | { kind: "link"; target: string }
+  | { kind: "notfile" }
+  | { kind: "parent"; dir: string; owner: string; mode: string };
+
+/** A transaction nobody collected, found and reported by a later one. */
+export interface Orphan {
+  readonly name: string;
+  /** Its state when found (running, armed: its runner died; or a final state). */
+  readonly was: string;
+  /** What became of it: rolled-back, rollback-failed, or collected (it had ended on its own). */
+  readonly now: string;
+  /** The phase it failed in, if it did. */
+  readonly failed?: string;
 }
 
-/**
- * Run after a fresh SSH login proved the host still lets the deploy key in: disarms the
- * dead-man switch, then verifies (rolling back on failure). `@okome gone` means the timer
- * won the race and the old config is already back.
- */
-export function buildConfirmScript(
-  txnDir: string,
-  verify: string | undefined,
-  stepTimeoutSeconds: number,
-): string {
-  return (
-    [
-      PREAMBLE,
-      `STEP_TIMEOUT=${stepTimeoutSeconds}`,
-      `T=${shQuote(txnDir)}`,
-      HELPERS,
-      `mkdir "$T/claimed" 2> /dev/null || { echo '@okome gone'; exit 1; }`,
-      `CLAIMED=1`,
-      `cancel_deadman`,
-      ...(verify !== undefined ? [`step verify ${shQuote(verify)} || fail verify`] : []),
-      `rm -rf -- "$T"`,
-      `echo '@okome done'`,
-    ].join("\n") + "\n"
-  );
-}
-
-/** Reads each path's content and metadata (following links, as the service would). */
-export function buildReadScript(paths: readonly string[]): string {
-  return (
-    [
-      PREAMBLE,
-      `rd() {
-  if [ -f "$2" ]; then printf '@okome file %s %s %s\\n' "$1" "$(stat -L -c '%a %U %G' -- "$2")" "$(base64 -w0 < "$2")"
-  else printf '@okome file %s absent\\n' "$1"; fi
-}`,
-      ...paths.map((p, i) => `rd ${i} ${shQuote(p)}`),
-    ].join("\n") + "\n"
-  );
-}
-
-/** What a transaction's stdout says happened. */
+/** What a transaction's log says happened. */
 export interface TxnReport {
-  txnDir?: string;
-  /** Phase that failed (setup, backup, write, validate, deadman, activate, verify). */
+  /** The last state seen (queued, running, armed, done, failed, expired, ...); missing if the dir is gone. */
+  state?: string;
+  /** Phases entered, in order (lock, backup, write, validate, activate, armed, verify). */
+  phases: string[];
+  /** Phase that failed (upload, lock, backup, write, validate, activate, verify). */
   failed?: string;
-  /** The dead-man timer had already restored the old config. */
-  gone: boolean;
-  armed: boolean;
+  /** Why begin.sh refused the upload. */
+  uploadError?: string;
+  /** The dead-man deadline passed without a confirmation; the old files are back. */
+  expired: boolean;
   done: boolean;
-  deadman?: { how: string; id: string };
+  /** Who held the lock, when this run had to wait for it or gave up. */
+  holder?: string;
   /** Output and exit code of each step that ran, by step name (incl. rollback). */
   steps: Record<string, { rc: number; output: string }>;
   /** Index into `capture` -> original state. */
   originals: Record<number, Original>;
-  notFile: number[];
+  /** Op index -> why the path was refused. */
+  refused: Record<number, Refusal>;
+  /** Where a failed rollback kept the backups on the host. */
+  keptBackups?: string;
+  orphans: Orphan[];
 }
 
-const decode = (b64: string | undefined) => Buffer.from(b64 ?? "", "base64").toString("utf8");
+const decode = (s: string | undefined) => Buffer.from(s ?? "", "base64").toString("utf8");
+const PROTOCOL = "@okome ";
 
 export function parseTxnOutput(stdout: string): TxnReport {
   const r: TxnReport = {
-    gone: false,
-    armed: false,
+    phases: [],
+    expired: false,
     done: false,
     steps: {},
     originals: {},
-    notFile: [],
+    refused: {},
+    orphans: [],
   };
   for (const line of stdout.split("\n")) {
-    if (!line.startsWith("@okome ")) continue;
-    const f = line.slice(7).split(" ");
+    if (!line.startsWith(PROTOCOL)) continue;
+    const f = line.slice(PROTOCOL.length).split(" ");
     switch (f[0]) {
-      case "txn":
-        r.txnDir = f[1];
+      case "state":
+        r.state = f[1];
+        break;
+      case "phase":
+        r.phases.push(f[1]);
         break;
       case "failed":
         r.failed = f[1];
+        if (f[1] === "upload") r.uploadError = f.slice(2).join(" ");
         break;
-      case "gone":
-        r.gone = true;
-        break;
-      case "armed":
-        r.armed = true;
+      case "expired":
+        r.expired = true;
         break;
       case "done":
         r.done = true;
         break;
-      case "deadman":
-        r.deadman = { how: f[1], id: f[2] };
-        break;
-      case "notfile":
-        r.notFile.push(Number(f[1]));
+      case "waiting":
+      case "locked":
+        r.holder = decode(f[1]).trim() || "an earlier transaction";
         break;
       case "out":
         r.steps[f[1]] = { rc: Number(f[2]), output: decode(f[3]) };
+        break;
+      case "kept":
+        r.keptBackups = decode(f[1]);
+        break;
+      case "refused": {
+        const n = Number(f[1]);
+        if (f[2] === "link") r.refused[n] = { kind: "link", target: decode(f[3]) };
+        else if (f[2] === "parent") {
+          const [owner, mode] = (f[4] ?? "").split("-");
+          r.refused[n] = { kind: "parent", dir: decode(f[3]), owner, mode };
+        } else r.refused[n] = { kind: "notfile" };
+        break;
+      }
+      case "orphan":
+        r.orphans.push({
+          name: decode(f[1]),
+          was: f[2],
+          now: f[3],
+          ...(decode(f[4]) && { failed: decode(f[4]) }),
+        });
         break;
       case "orig": {
         const i = Number(f[1]);
         if (f[2] === "absent") {
           const createdDir = decode(f[3]);
           r.originals[i] = createdDir ? { kind: "absent", createdDir } : { kind: "absent" };
-        } else if (f[2] === "link") r.originals[i] = { kind: "link", target: decode(f[3]) };
-        else
+        } else {
           r.originals[i] = {
             kind: "file",
             mode: f[3].padStart(4, "0"),
@@ -316,6 +233,7 @@ export function parseTxnOutput(stdout: string): TxnReport {
             group: f[5],
             content: decode(f[6]),
           };
+        }
         break;
       }
     }
@@ -323,27 +241,38 @@ export function parseTxnOutput(stdout: string): TxnReport {
   return r;
 }
 
-/** Live state of one path as the read script reports it. */
+/** True once nothing more will happen to the transaction on the host. */
+export function isFinal(state: string | undefined): boolean {
+  return (
+    state !== undefined &&
+    ["done", "failed", "expired", "rolled-back", "rollback-failed", "missing"].includes(state)
+  );
+}
+
+/** Live state of one path as read.sh reports it. */
 export type LiveFile =
   | { present: false }
-  | { present: true; content: string; mode: string; owner: string; group: string };
+  | { present: true; content: string; mode: string; owner: string; group: string }
+  | { present: "refused"; why: string };
 
 export function parseReadOutput(stdout: string, count: number): LiveFile[] {
   const files: (LiveFile | undefined)[] = new Array(count).fill(undefined);
   for (const line of stdout.split("\n")) {
-    if (!line.startsWith("@okome file ")) continue;
-    const f = line.slice(12).split(" ");
+    if (!line.startsWith(`${PROTOCOL}file `)) continue;
+    const f = line.slice(`${PROTOCOL}file `.length).split(" ");
     const i = Number(f[0]);
-    files[i] =
-      f[1] === "absent"
-        ? { present: false }
-        : {
-            present: true,
-            mode: f[1].padStart(4, "0"),
-            owner: f[2],
-            group: f[3],
-            content: decode(f[4]),
-          };
+    if (f[1] === "absent") files[i] = { present: false };
+    else if (f[1] === "link")
+      files[i] = { present: "refused", why: `is a symbolic link (to ${decode(f[2])})` };
+    else if (f[1] === "notfile") files[i] = { present: "refused", why: "is not a regular file" };
+    else
+      files[i] = {
+        present: true,
+        mode: f[1].padStart(4, "0"),
+        owner: f[2],
+        group: f[3],
+        content: decode(f[4]),
+      };
   }
   const missing = files.findIndex((f) => f === undefined);
   if (missing >= 0) throw new Error(`read script reported nothing for file #${missing}`);

@@ -89,8 +89,7 @@ export interface FileState extends WireFile {
 export type Original =
   /** createdDir: the top-most parent directory the set created for the file, removed again if empty. */
   | { kind: "absent"; createdDir?: string }
-  | { kind: "file"; content: string; mode: string; owner: string; group: string }
-  | { kind: "link"; target: string };
+  | { kind: "file"; content: string; mode: string; owner: string; group: string };
 
 export interface WireOutputs extends Omit<WireInputs, "files" | "listIssues" | "secretContents"> {
   files: Record<string, FileState>;

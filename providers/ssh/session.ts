@@ -110,7 +110,13 @@ export class SshSession {
   /** Runs `command`, feeding `stdin`; a non-zero exit is a result, not an error. */
   async exec(
     command: string,
-    opts: { stdin?: string; timeoutMs?: number; label?: string } = {},
+    opts: {
+      stdin?: string;
+      timeoutMs?: number;
+      label?: string;
+      /** Called with each chunk of stdout as it arrives (progress, and tests that cut mid-step). */
+      onStdout?: (chunk: string) => void;
+    } = {},
   ): Promise<ExecResult> {
     await this.acquire();
     try {
@@ -120,6 +126,7 @@ export class SshSession {
         opts.stdin ?? "",
         opts.timeoutMs ?? this.opts.commandTimeoutMs,
         opts.label ?? command,
+        opts.onStdout,
       );
     } finally {
       this.release();
@@ -131,11 +138,18 @@ export class SshSession {
     this.client.end();
   }
 
+  /** Drops the TCP connection without a goodbye, as a network failure would. */
+  abort(reason: string): void {
+    this.closedReason ??= reason;
+    this.client.destroy();
+  }
+
   private run(
     command: string,
     stdin: string,
     timeoutMs: number,
     label: string,
+    onStdout?: (chunk: string) => void,
   ): Promise<ExecResult> {
     return new Promise((resolve, reject) => {
       if (this.closedReason) {
@@ -173,7 +187,10 @@ export class SshSession {
             ),
           );
         }, timeoutMs);
-        stream.on("data", (d: Buffer) => out.push(d));
+        stream.on("data", (d: Buffer) => {
+          out.push(d);
+          onStdout?.(d.toString("utf8"));
+        });
         stream.stderr.on("data", (d: Buffer) => errs.push(d));
         stream.on("exit", (c: number | null, s?: string) => {
           code = c;

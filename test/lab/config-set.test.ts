@@ -6,7 +6,7 @@ import { strict as assert } from "node:assert";
 import * as crypto from "node:crypto";
 import { LabHost, onHost, requireLabHost } from "../support/lab";
 import { PulumiStack } from "../support/pulumiStack";
-import { fixtureStack, siteBody } from "./configSetFixture";
+import { fixtureStack, siteBody, txnLeftovers } from "./configSetFixture";
 
 const SITE = "/etc/nginx/sites-enabled/okome-fixture";
 const SECRET_FILE = "/etc/nginx/okome-fixture.secret";
@@ -21,11 +21,7 @@ describe("ConfigSet on the lab edge (real pulumi)", function () {
   /** inode, mtime (ns) and content hash: a rewrite changes the first two even with equal content. */
   const fileStamp = (p: string) =>
     host(`sudo -n stat -c '%i %Y.%y' ${p} && sudo -n sha256sum ${p}`);
-  /** Transaction dirs or temp files the provider might have left on the host. */
-  const leftovers = () =>
-    host(
-      `ls -a /var/tmp /etc/nginx/sites-enabled /etc/ssh/sshd_config.d | grep -E 'okome-txn-|\\.okome-new$' || true`,
-    ).trim();
+  const leftovers = () => txnLeftovers(edge);
   const ok = (r: { code: number; output: string }) => assert.equal(r.code, 0, r.output);
   /** Samples the site every 200 ms while `work` runs. */
   const sampleDuring = async <T>(work: Promise<T>): Promise<{ result: T; bodies: string[] }> => {
@@ -193,7 +189,6 @@ describe("ConfigSet on the lab edge (real pulumi)", function () {
   it("an sshd change that locks the deploy key out is undone by the host, and the next up logs in", async () => {
     const r = await stack.run(["up", "--yes", "--skip-preview"], {
       FIXTURE_SSHD: "lockout",
-      FIXTURE_DEADMAN_SECONDS: "20",
     });
     assert.notEqual(r.code, 0);
     assert.match(
@@ -208,7 +203,6 @@ describe("ConfigSet on the lab edge (real pulumi)", function () {
     assert.equal(leftovers(), "");
     const next = await stack.run(["up", "--yes", "--skip-preview"], {
       FIXTURE_SSHD: "harmless",
-      FIXTURE_DEADMAN_SECONDS: "20",
     });
     ok(next);
     assert.equal(host(`cat ${SSHD_DROPIN}`), "LoginGraceTime 90\n");

@@ -3,7 +3,7 @@
  * throw-away stack. Shared by the lab test and the bench.
  */
 import * as path from "node:path";
-import type { LabHost } from "../support/lab";
+import { LabHost, onHost } from "../support/lab";
 import { PulumiStack } from "../support/pulumiStack";
 
 export const FIXTURE_DIR = path.join(__dirname, "fixtures/config-set");
@@ -34,4 +34,17 @@ export async function siteBody(edge: LabHost, port = 8089): Promise<string> {
     signal: AbortSignal.timeout(5000),
   });
   return `${res.status} ${await res.text()}`;
+}
+
+/**
+ * What transactions may have left on a host: uncollected transaction dirs, temp files beside
+ * the managed files, and anything of okome's in /var/tmp (where backups must never be).
+ */
+export function txnLeftovers(host: LabHost): string {
+  return onHost(
+    host,
+    `sudo -n sh -c 'ls -A /var/lib/okome/txn 2>/dev/null | grep -vx -e .lock -e .holder; ` +
+      `ls -A /var/tmp | grep okome; ` +
+      `find /etc -name ".okome-new*"' || true`,
+  ).trim();
 }

@@ -1,9 +1,10 @@
 import { strict as assert } from "node:assert";
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { implementation as cs } from "../../providers/configSet/impl";
 import { validateInputs, withDefaults } from "../../providers/configSet/validate";
-import { NEW_SUFFIX, TXN_BASE, TXN_PREFIX } from "../../providers/configSet/script";
+import { NEW_PREFIX, TXN_BASE } from "../../providers/configSet/script";
 import { SECRET_SIG, WireInputs, WireOutputs } from "../../providers/configSet/wire";
 import { closePool } from "../../providers/ssh/pool";
 import { LoopbackSshd, SSHD, sshdConfig, useLoopbackSshd } from "./sshd";
@@ -39,6 +40,7 @@ describe("config transaction over SSH (loopback sshd, as root)", function () {
         privateKeyPath: sshd.clientKeyPath,
         hostKey: sshd.hostKey,
       },
+      kind: "plain",
       service,
       files,
       activate: `echo reloaded >> ${root}/activations`,
@@ -47,9 +49,12 @@ describe("config transaction over SSH (loopback sshd, as root)", function () {
     assert.deepEqual(validateInputs(raw), []);
     return withDefaults(raw);
   };
+  /** Transaction dirs not collected, and temp files beside the targets. */
   const leftovers = () => [
-    ...fs.readdirSync(TXN_BASE).filter((f) => f.startsWith(`${TXN_PREFIX}${service}-`)),
-    ...fs.readdirSync(root).filter((f) => f.endsWith(NEW_SUFFIX)),
+    ...(fs.existsSync(TXN_BASE) ? fs.readdirSync(TXN_BASE) : []).filter((f) =>
+      f.startsWith(`${service}-`),
+    ),
+    ...fs.readdirSync(root).filter((f) => f.startsWith(NEW_PREFIX)),
   ];
   const ssh = useLoopbackSshd();
   const count = (event: string) => ssh.events(event).length;
@@ -165,18 +170,14 @@ describe("config transaction over SSH (loopback sshd, as root)", function () {
 
   it("delete restores replaced files, removes created ones, and re-activates", async () => {
     fs.writeFileSync(`${root}/keep.conf`, "original\n", { mode: 0o600 });
-    fs.symlinkSync("keep.conf", `${root}/link.conf`);
     const ins = inputs({
       [`${root}/keep.conf`]: { content: "ours\n" },
-      [`${root}/link.conf`]: { content: "replaced a link\n" },
       [`${root}/new.conf`]: { content: "new\n" },
     });
     const { id, outs } = await cs.create(ins);
-    assert.equal(fs.lstatSync(`${root}/link.conf`).isSymbolicLink(), false);
     await cs.delete(id, unwrap(outs) as WireOutputs);
     assert.equal(fs.readFileSync(`${root}/keep.conf`, "utf8"), "original\n");
     assert.equal((fs.statSync(`${root}/keep.conf`).mode & 0o777).toString(8), "600");
-    assert.equal(fs.readlinkSync(`${root}/link.conf`), "keep.conf");
     assert.equal(fs.existsSync(`${root}/new.conf`), false);
     assert.deepEqual(leftovers(), []);
   });
@@ -225,32 +226,86 @@ describe("config transaction over SSH (loopback sshd, as root)", function () {
     assert.deepEqual(outs.originals[`${root}/users.acl`], { kind: "absent" });
   });
 
+  it("a link planted at a managed path is refused by name, before anything is written", async () => {
+    fs.writeFileSync(`${root}/victim`, "victim\n");
+    fs.symlinkSync(`${root}/victim`, `${root}/l.conf`);
+    const ins = inputs({
+      [`${root}/a.conf`]: { content: "a\n" },
+      [`${root}/l.conf`]: { content: "x\n" },
+    });
+    await assert.rejects(cs.create(ins), (e: Error) => {
+      assert.match(
+        e.message,
+        new RegExp(`${root}/l\\.conf is a symbolic link \\(to ${root}/victim\\)`),
+      );
+      assert.match(e.message, /Nothing was written; the host is unchanged\./);
+      return true;
+    });
+    assert.equal(fs.readFileSync(`${root}/victim`, "utf8"), "victim\n");
+    assert.equal(fs.existsSync(`${root}/a.conf`), false);
+    assert.deepEqual(leftovers(), []);
+  });
+
+  it("refresh refuses to read through a link, so it cannot pull another file into state", async () => {
+    const file = `${root}/r.conf`;
+    const { id, outs } = await cs.create(inputs({ [file]: { content: "mine\n" } }));
+    fs.rmSync(file);
+    fs.symlinkSync("/etc/shadow", file);
+    await assert.rejects(
+      cs.read(id, unwrap(outs) as WireOutputs),
+      /r\.conf is a symbolic link \(to \/etc\/shadow\); okome-cache does not read through it/,
+    );
+  });
+
+  for (const phase of ["upload", "write", "validate", "activate"]) {
+    it(`a connection cut at ${phase} is survived: the provider reconnects and follows the transaction to its end`, async () => {
+      const file = `${root}/cut.conf`;
+      fs.writeFileSync(file, "old\n");
+      process.env.OKOME_TXN_FAULT = `cut:${phase}`;
+      try {
+        const ins = inputs(
+          { [file]: { content: "new\n" } },
+          { validate: "sleep 1", activate: `sleep 1; echo reloaded >> ${root}/activations` },
+        );
+        await cs.create(ins);
+      } finally {
+        delete process.env.OKOME_TXN_FAULT;
+      }
+      assert.equal(fs.readFileSync(file, "utf8"), "new\n");
+      assert.equal(fs.readFileSync(`${root}/activations`, "utf8"), "reloaded\n");
+      assert.equal(count("connect"), 2, "the cut connection and one reconnection");
+      assert.deepEqual(leftovers(), []);
+    });
+  }
+
   describe("dead-man switch (sshd manages its own config)", () => {
-    const sshdSet = (extra: string, timeoutSeconds: number) =>
+    const sshdSet = (content: string, timeoutSeconds: number, over: Partial<WireInputs> = {}) =>
       inputs(
-        { [sshd.configPath]: { content: sshdConfig(sshd.dir, sshd.port, extra), mode: "0600" } },
+        { [sshd.configPath]: { content, mode: "0600" } },
         {
+          kind: "sshd",
           service: "sshd",
           validate: `${SSHD} -t -f ${sshd.configPath}`,
           activate: `kill -HUP "$(cat ${sshd.pidFile})"`,
           deadman: { timeoutSeconds },
+          stepTimeoutSeconds: 5,
+          ...over,
         },
       );
+    const withExtra = (extra: string) => sshdConfig(sshd.dir, sshd.port, extra);
 
     it("keeps a change after a fresh login with the deploy key succeeds", async () => {
-      const ins = sshdSet("MaxAuthTries 5", 10);
-      const { outs } = await cs.create(ins);
+      const { outs } = await cs.create(sshdSet(withExtra("MaxAuthTries 5"), 31));
       assert.equal(count("connect"), 2, "the pooled connection and one fresh login");
-      await new Promise((r) => setTimeout(r, 12_000));
       assert.match(fs.readFileSync(sshd.configPath, "utf8"), /MaxAuthTries 5/);
-      assert.deepEqual(leftovers(), []);
+      assert.deepEqual(leftovers(), [], "the transaction ended: nothing is left to fire later");
       await cs.delete("x", unwrap(outs) as WireOutputs);
     });
 
     it("a change that locks the deploy key out is undone by the host itself", async () => {
       const before = fs.readFileSync(sshd.configPath, "utf8");
       const started = Date.now();
-      await assert.rejects(cs.create(sshdSet("AllowUsers nobody", 10)), (e: Error) => {
+      await assert.rejects(cs.create(sshdSet(withExtra("AllowUsers nobody"), 31)), (e: Error) => {
         assert.match(
           e.message,
           /^loopback: sshd: a fresh SSH login with the deploy key failed after activation/,
@@ -261,9 +316,25 @@ describe("config transaction over SSH (loopback sshd, as root)", function () {
         );
         return true;
       });
-      assert.ok(Date.now() - started >= 10_000);
+      assert.ok(Date.now() - started >= 31_000);
       assert.equal(fs.readFileSync(sshd.configPath, "utf8"), before);
       assert.deepEqual(leftovers(), []);
+    });
+
+    it("the confirmation login must present the key the first session saw (first-use trust included)", async () => {
+      // The change swaps the server's host key: a fresh login now meets another key, as it
+      // would meet an impostor. It must not count as proof that the deploy key still gets in.
+      const other = `${sshd.dir}/host2_ed25519`;
+      if (!fs.existsSync(other))
+        execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", other]);
+      const before = fs.readFileSync(sshd.configPath, "utf8");
+      const swapped = before.replace(`${sshd.dir}/host_ed25519`, other);
+      const unpinned = sshdSet(swapped, 31);
+      await assert.rejects(
+        cs.create({ ...unpinned, connection: { ...unpinned.connection, hostKey: undefined } }),
+        /a fresh SSH login with the deploy key failed after activation \(.*host key mismatch/,
+      );
+      assert.equal(fs.readFileSync(sshd.configPath, "utf8"), before);
     });
   });
 });

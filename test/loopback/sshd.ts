@@ -5,7 +5,6 @@
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
-import * as os from "node:os";
 import * as path from "node:path";
 import { closePool } from "../../providers/ssh/pool";
 import { freePort } from "../support/ports";
@@ -23,6 +22,8 @@ export interface LoopbackSshd {
 }
 
 export const SSHD = "/usr/sbin/sshd";
+/** Where loopback sshds keep their files. */
+export const LOOPBACK_ROOT = "/var/lib/okome-loopback";
 
 async function waitForPort(port: number, child: ChildProcess, log: () => string): Promise<void> {
   const deadline = Date.now() + 10_000;
@@ -62,7 +63,10 @@ export async function startSshd(): Promise<LoopbackSshd> {
   if (!fs.existsSync(SSHD)) {
     throw new Error(`${SSHD} is missing: run scripts/install-system-packages.sh (openssh-server)`);
   }
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "okome-sshd-"));
+  // Root's and closed to others all the way up, like a host's /etc: the config transaction
+  // refuses to write under a directory others can write (/tmp).
+  fs.mkdirSync(LOOPBACK_ROOT, { recursive: true, mode: 0o755 });
+  const dir = fs.mkdtempSync(path.join(LOOPBACK_ROOT, "sshd-"));
   const keygen = (file: string) =>
     execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", file]);
   keygen(`${dir}/host_ed25519`);

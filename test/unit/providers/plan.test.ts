@@ -114,13 +114,13 @@ describe("config set planning (pure, from state)", () => {
   it("delete restores every original", () => {
     const outs = applied(inputs({ [A]: file("a\n"), [B]: file("b\n") }), {
       [A]: { kind: "absent" },
-      [B]: { kind: "link", target: "../sites-available/b" },
+      [B]: { kind: "file", content: "stock\n", mode: "0644", owner: "root", group: "root" },
     });
     assert.deepEqual(
       planDelete(outs).ops.map((o) => (o.kind === "restore" ? [o.path, o.original.kind] : [])),
       [
         [A, "absent"],
-        [B, "link"],
+        [B, "file"],
       ],
     );
   });

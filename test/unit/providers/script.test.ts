@@ -1,138 +1,141 @@
 import { strict as assert } from "node:assert";
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { FileOp } from "../../../providers/configSet/plan";
 import {
-  ApplyScriptInput,
-  NEW_SUFFIX,
-  TXN_PREFIX,
-  buildApplyScript,
-  buildConfirmScript,
-  buildReadScript,
+  NEW_PREFIX,
+  TransactionInput,
+  TxnReport,
+  buildBundle,
+  hostScript,
   parseReadOutput,
   parseTxnOutput,
-  shQuote,
 } from "../../../providers/configSet/script";
 
+/** Root-owned and not writable by others all the way up, as a host's /etc is. */
+const SAFE_ROOT = "/var/lib/okome-unit";
+
 /**
- * The generated shell, run here with `sh -s` on a temp dir (what the host does after
- * `sudo -n`). No SSH, no network: this is the transaction logic itself.
+ * The host scripts (providers/configSet/host/*.sh), run here as root with `sh -c` the way the
+ * provider runs them over SSH: begin.sh starts txn.sh detached, wait.sh follows it. No SSH,
+ * no network: this is the transaction logic itself. This machine has no systemd as PID 1, so
+ * the job runs in a new session (setsid) and no boot unit is installed.
  */
-describe("transaction scripts (run locally with sh)", function () {
-  this.timeout(20_000);
-  const owner = os.userInfo().username;
-  const group = execFileSync("id", ["-gn"], { encoding: "utf8" }).trim();
+describe("transaction host scripts (run locally as root)", function () {
+  this.timeout(30_000);
   let dir: string;
   let etc: string;
-  let txnBase: string;
+  let base: string;
+  let n = 0;
 
-  const run = (script: string) => {
-    const r = spawnSync("sh", ["-s"], { input: script, encoding: "utf8" });
-    return {
-      status: r.status,
-      report: parseTxnOutput(r.stdout),
-      stdout: r.stdout,
-      stderr: r.stderr,
-    };
+  const sh = (script: string, args: string[], input = "") =>
+    spawnSync("sh", ["-c", script, "okome-test", ...args], { input, encoding: "utf8" });
+  const begin = (input: Partial<TransactionInput> & Pick<TransactionInput, "ops">) => {
+    const { bundle, sha256 } = buildBundle({
+      service: "unit",
+      capture: [],
+      activate: `echo activate >> ${dir}/activations`,
+      stepTimeoutSeconds: 5,
+      lockWaitSeconds: 5,
+      userWritableDirs: [],
+      client: "unit test",
+      ...input,
+    });
+    const name = `unit-${++n}`;
+    const r = sh(hostScript("begin"), [base, sha256, name], bundle);
+    assert.match(r.stdout, /^@okome txn /m, r.stdout + r.stderr);
+    return `${base}/${name}`;
   };
-  const write = (p: string, content: string, mode = "0644"): FileOp => ({
+  const wait = (txn: string, until: "final" | "armed" = "final"): TxnReport =>
+    parseTxnOutput(sh(hostScript("wait"), [txn, until, "20"]).stdout);
+  const apply = (input: Partial<TransactionInput> & Pick<TransactionInput, "ops">) =>
+    wait(begin(input));
+  const write = (p: string, content: string, mode = "0644", over = {}): FileOp => ({
     path: p,
     kind: "write",
-    file: { content, mode, owner, group, secret: false },
+    file: { content, mode, owner: "root", group: "root", secret: false, ...over },
   });
-  const apply = (over: Partial<ApplyScriptInput> & Pick<ApplyScriptInput, "ops">) =>
-    run(
-      buildApplyScript({
-        service: "unit",
-        capture: [],
-        activate: `echo activate >> ${shQuote(`${dir}/activations`)}`,
-        stepTimeoutSeconds: 5,
-        txnBase,
-        ...over,
-      }),
-    );
-  const leftovers = () => [
-    ...fs.readdirSync(txnBase),
-    ...fs
+  /** Temp files beside the targets, and transaction dirs not yet collected. */
+  const leftovers = () =>
+    fs
       .readdirSync(etc, { recursive: true })
       .map(String)
-      .filter((f) => f.endsWith(NEW_SUFFIX)),
-  ];
+      .filter((f) => path.basename(f).startsWith(NEW_PREFIX));
   const read = (p: string) => fs.readFileSync(p, "utf8");
   const mode = (p: string) => (fs.statSync(p).mode & 0o7777).toString(8).padStart(4, "0");
   const activations = () =>
     fs.existsSync(`${dir}/activations`) ? read(`${dir}/activations`).split("\n").length - 1 : 0;
 
+  before(() => {
+    assert.equal(process.getuid?.(), 0, "runs as root, like the transaction on a host");
+    fs.mkdirSync(SAFE_ROOT, { recursive: true, mode: 0o755 });
+  });
   beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "okome-script-"));
+    dir = fs.mkdtempSync(`${SAFE_ROOT}/t-`);
+    fs.chmodSync(dir, 0o755);
     etc = path.join(dir, "etc");
-    txnBase = path.join(dir, "var-tmp");
-    fs.mkdirSync(etc);
-    fs.mkdirSync(txnBase);
+    base = path.join(dir, "txn");
+    fs.mkdirSync(etc, { mode: 0o755 });
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it("writes, validates, activates, verifies, reports originals, and leaves nothing behind", () => {
+  it("writes, validates, activates, verifies, reports originals, and keeps no secrets", () => {
     fs.writeFileSync(`${etc}/a.conf`, "stock\n", { mode: 0o640 });
-    fs.symlinkSync("a.conf", `${etc}/l.conf`);
     const weird = `${etc}/with space's $x.conf`;
     const r = apply({
       ops: [
         write(`${etc}/a.conf`, "new a\n", "0600"),
-        write(`${etc}/l.conf`, "was a link\n"),
-        write(`${etc}/d/new.conf`, "new\n"),
+        write(`${etc}/d/new.conf`, "new\n", "0640", { dirMode: "0700" }),
         write(weird, "q\n"),
       ],
-      capture: [`${etc}/a.conf`, `${etc}/l.conf`, `${etc}/d/new.conf`],
-      validate: `grep -q 'new a' ${shQuote(`${etc}/a.conf`)} && echo "syntax ok, it's" '$HOME'`,
+      capture: [`${etc}/a.conf`, `${etc}/d/new.conf`],
+      validate: `grep -q 'new a' '${etc}/a.conf' && echo "syntax ok, it's" '$HOME'`,
       verify: "echo verified",
     });
-    assert.equal(r.status, 0, r.stdout + r.stderr);
-    assert.ok(r.report.done);
-    assert.equal(r.report.steps.validate.output, "syntax ok, it's $HOME\n");
+    assert.ok(r.done, JSON.stringify(r));
+    assert.equal(r.state, "done");
+    assert.deepEqual(r.phases, ["lock", "backup", "write", "validate", "activate", "verify"]);
+    assert.equal(r.steps.validate.output, "syntax ok, it's $HOME\n");
     assert.equal(read(`${etc}/a.conf`), "new a\n");
     assert.equal(mode(`${etc}/a.conf`), "0600");
-    assert.equal(fs.lstatSync(`${etc}/l.conf`).isSymbolicLink(), false);
+    assert.equal(mode(`${etc}/d`), "0700", "a directory the set creates gets its dirMode");
     assert.equal(read(weird), "q\n");
-    assert.deepEqual(r.report.originals, {
-      0: { kind: "file", content: "stock\n", mode: "0640", owner, group },
-      1: { kind: "link", target: "a.conf" },
-      2: { kind: "absent", createdDir: `${etc}/d` },
+    assert.deepEqual(r.originals, {
+      0: { kind: "file", content: "stock\n", mode: "0640", owner: "root", group: "root" },
+      1: { kind: "absent", createdDir: `${etc}/d` },
     });
     assert.equal(activations(), 1);
     assert.deepEqual(leftovers(), []);
+    const txn = fs.readdirSync(base).filter((f) => !f.startsWith("."));
+    assert.deepEqual(
+      fs.readdirSync(`${base}/${txn[0]}`).filter((f) => ["bak", "new"].includes(f)),
+      [],
+      "backups and new contents (secrets) are gone once it ends",
+    );
   });
 
-  const failures: [string, () => Partial<ApplyScriptInput>][] = [
+  const failures: [string, () => Partial<TransactionInput>][] = [
     ["validate", () => ({ validate: "echo 'nginx: [emerg] unknown directive' >&2; exit 1" })],
-    ["activate", () => ({ activate: `echo activate >> ${shQuote(`${dir}/activations`)}; exit 3` })],
+    ["activate", () => ({ activate: `echo activate >> ${dir}/activations; exit 3` })],
     ["verify", () => ({ verify: "echo probe failed; exit 7" })],
   ];
   for (const [phase, settings] of failures) {
-    it(`a ${phase} failure restores every file (content, mode, links, absence) and re-activates`, () => {
+    it(`a ${phase} failure restores every file (content, mode, absence) and re-activates`, () => {
       fs.writeFileSync(`${etc}/a.conf`, "stock\n", { mode: 0o640 });
-      fs.symlinkSync("a.conf", `${etc}/l.conf`);
-      const o = settings();
       const r = apply({
-        ops: [
-          write(`${etc}/a.conf`, "new\n", "0600"),
-          write(`${etc}/l.conf`, "x\n"),
-          write(`${etc}/new/deep/n.conf`, "n\n"),
-        ],
-        ...o,
+        ops: [write(`${etc}/a.conf`, "new\n", "0600"), write(`${etc}/new/deep/n.conf`, "n\n")],
+        ...settings(),
       });
-      assert.equal(r.status, 1);
-      assert.equal(r.report.failed, phase);
+      assert.equal(r.state, "failed");
+      assert.equal(r.failed, phase);
       assert.equal(
-        r.report.steps.rollback.rc,
+        r.steps.rollback.rc,
         phase === "activate" ? 1 : 0,
         "a failing re-activation is reported",
       );
       assert.equal(read(`${etc}/a.conf`), "stock\n");
       assert.equal(mode(`${etc}/a.conf`), "0640");
-      assert.equal(fs.readlinkSync(`${etc}/l.conf`), "a.conf");
       assert.equal(
         fs.existsSync(`${etc}/new`),
         false,
@@ -147,24 +150,15 @@ describe("transaction scripts (run locally with sh)", function () {
     });
   }
 
-  it("a validate failure carries the validator's own output", () => {
-    const r = apply({
-      ops: [write(`${etc}/a.conf`, "x\n")],
-      validate: "echo 'a.conf:3: unknown directive \"foo\"' >&2; exit 1",
-    });
-    assert.equal(r.report.steps.validate.rc, 1);
-    assert.equal(r.report.steps.validate.output, 'a.conf:3: unknown directive "foo"\n');
-  });
-
   it("a failed write (unknown owner) rolls back the files already written", () => {
     fs.writeFileSync(`${etc}/a.conf`, "stock\n");
-    const bad: FileOp = {
-      path: `${etc}/b.conf`,
-      kind: "write",
-      file: { content: "b\n", mode: "0644", owner: "no-such-user-okome", group, secret: false },
-    };
-    const r = apply({ ops: [write(`${etc}/a.conf`, "new\n"), bad] });
-    assert.equal(r.report.failed, "write");
+    const r = apply({
+      ops: [
+        write(`${etc}/a.conf`, "new\n"),
+        write(`${etc}/b.conf`, "b\n", "0644", { owner: "no-such-user-okome" }),
+      ],
+    });
+    assert.equal(r.failed, "write");
     assert.equal(read(`${etc}/a.conf`), "stock\n");
     assert.equal(fs.existsSync(`${etc}/b.conf`), false);
     assert.deepEqual(leftovers(), []);
@@ -176,116 +170,209 @@ describe("transaction scripts (run locally with sh)", function () {
       validate: "sleep 30",
       stepTimeoutSeconds: 1,
     });
-    assert.equal(r.report.failed, "validate");
-    assert.equal(r.report.steps.validate.rc, 124);
-  });
-
-  it("refuses to replace a directory, before writing anything", () => {
-    fs.mkdirSync(`${etc}/dir.conf`);
-    const r = apply({ ops: [write(`${etc}/a.conf`, "x\n"), write(`${etc}/dir.conf`, "x\n")] });
-    assert.equal(r.report.failed, "backup");
-    assert.deepEqual(r.report.notFile, [1]);
+    assert.equal(r.failed, "validate");
+    assert.equal(r.steps.validate.rc, 124);
     assert.equal(fs.existsSync(`${etc}/a.conf`), false);
-    assert.deepEqual(leftovers(), []);
   });
 
-  it("restore ops put back files, links and absence, pruning directories the set made (delete)", () => {
-    fs.mkdirSync(`${etc}/made/by`, { recursive: true });
-    fs.writeFileSync(`${etc}/made/by/us.conf`, "ours\n");
-    fs.writeFileSync(`${etc}/f.conf`, "ours\n");
-    fs.writeFileSync(`${etc}/l.conf`, "ours\n");
-    fs.writeFileSync(`${etc}/gone.conf`, "ours\n");
-    const r = apply({
-      ops: [
-        {
-          path: `${etc}/f.conf`,
-          kind: "restore",
-          original: { kind: "file", content: "orig\n", mode: "0600", owner, group },
-        },
-        { path: `${etc}/l.conf`, kind: "restore", original: { kind: "link", target: "f.conf" } },
-        { path: `${etc}/gone.conf`, kind: "restore", original: { kind: "absent" } },
-        {
-          path: `${etc}/made/by/us.conf`,
-          kind: "restore",
-          original: { kind: "absent", createdDir: `${etc}/made` },
-        },
-      ],
-    });
-    assert.ok(r.report.done, r.stdout);
-    assert.equal(read(`${etc}/f.conf`), "orig\n");
-    assert.equal(mode(`${etc}/f.conf`), "0600");
-    assert.equal(fs.readlinkSync(`${etc}/l.conf`), "f.conf");
-    assert.equal(fs.existsSync(`${etc}/gone.conf`), false);
-    assert.equal(fs.existsSync(`${etc}/made`), false);
-    assert.ok(fs.existsSync(etc), "never above the directory the set created");
-  });
+  describe("links and writable parents (a service user must never steer root's writes)", () => {
+    const victim = () => `${dir}/victim`;
+    beforeEach(() => fs.writeFileSync(victim(), "victim\n", { mode: 0o644 }));
 
-  it("the read script reports content, mode, owner and absence", () => {
-    fs.writeFileSync(`${etc}/a.conf`, "", { mode: 0o600 });
-    fs.writeFileSync(`${etc}/b.conf`, "héllo\n");
-    const out = spawnSync("sh", ["-s"], {
-      input: buildReadScript([`${etc}/a.conf`, `${etc}/b.conf`, `${etc}/none`]),
-      encoding: "utf8",
-    }).stdout;
-    assert.deepEqual(parseReadOutput(out, 3), [
-      { present: true, content: "", mode: "0600", owner, group },
-      { present: true, content: "héllo\n", mode: "0644", owner, group },
-      { present: false },
-    ]);
-  });
-
-  describe("dead-man switch (detached sleep: this machine has no systemd as PID 1)", () => {
-    const armed = () => {
-      fs.writeFileSync(`${etc}/sshd.conf`, "old\n");
+    it("refuses a target that is a symbolic link, naming it, and writes nothing", () => {
+      fs.writeFileSync(`${etc}/a.conf`, "stock\n");
+      fs.symlinkSync(victim(), `${etc}/l.conf`);
       const r = apply({
+        ops: [write(`${etc}/a.conf`, "new\n"), write(`${etc}/l.conf`, "owned\n")],
+      });
+      assert.equal(r.failed, "backup");
+      assert.deepEqual(r.refused, { 1: { kind: "link", target: victim() } });
+      assert.equal(read(victim()), "victim\n");
+      assert.equal(read(`${etc}/a.conf`), "stock\n", "nothing written");
+      assert.equal(r.phases.includes("write"), false);
+    });
+
+    it("refuses a parent a non-root user can write (Debian's /etc/redis), naming it", () => {
+      const shared = `${etc}/redis`;
+      fs.mkdirSync(shared);
+      fs.chownSync(shared, 0, 65534);
+      fs.chmodSync(shared, 0o2770);
+      const r = apply({ ops: [write(`${shared}/redis.conf`, "x\n")] });
+      assert.equal(r.failed, "backup");
+      assert.deepEqual(r.refused, {
+        0: { kind: "parent", dir: shared, owner: "root:nogroup", mode: "2770" },
+      });
+      assert.equal(fs.existsSync(`${shared}/redis.conf`), false);
+    });
+
+    it("in a user-writable dir the set expects, the old fixed temp name planted as a link leads nowhere", () => {
+      const shared = `${etc}/redis`;
+      fs.mkdirSync(shared);
+      fs.chownSync(shared, 65534, 65534);
+      fs.chmodSync(shared, 0o2770);
+      // What the redis user could plant against the previous provider: its fixed temp name.
+      fs.symlinkSync(victim(), `${shared}/.redis.conf.okome-new`);
+      const r = apply({
+        ops: [write(`${shared}/redis.conf`, "new\n", "0640")],
+        userWritableDirs: [shared],
+      });
+      assert.ok(r.done, JSON.stringify(r));
+      assert.equal(read(victim()), "victim\n");
+      assert.equal(read(`${shared}/redis.conf`), "new\n");
+      assert.equal(fs.statSync(`${shared}/redis.conf`).uid, 0);
+    });
+
+    it("an ancestor that others can write is refused too", () => {
+      const open = `${etc}/open`;
+      fs.mkdirSync(`${open}/inner`, { recursive: true });
+      fs.chmodSync(open, 0o777);
+      const r = apply({ ops: [write(`${open}/inner/x.conf`, "x\n")] });
+      assert.deepEqual(r.refused[0], {
+        kind: "parent",
+        dir: open,
+        owner: "root:root",
+        mode: "777",
+      });
+    });
+  });
+
+  describe("rollback that cannot complete", () => {
+    it("a failed rollback keeps its backups and says where", () => {
+      fs.writeFileSync(`${etc}/a.conf`, "stock\n");
+      // Activation fails both times: the rollback's re-activation too.
+      const r = apply({ ops: [write(`${etc}/a.conf`, "new\n")], activate: "exit 4" });
+      assert.equal(r.failed, "activate");
+      assert.notEqual(r.steps.rollback.rc, 0);
+      assert.ok(r.keptBackups, JSON.stringify(r));
+      assert.equal(read(`${r.keptBackups}/0`), "stock\n", "the backup is still there");
+      assert.equal(read(`${etc}/a.conf`), "stock\n", "the files were restored all the same");
+    });
+
+    it("a path with no backup fails the rollback instead of being skipped", () => {
+      fs.writeFileSync(`${etc}/a.conf`, "stock\n");
+      const txn = begin({ ops: [write(`${etc}/a.conf`, "new\n")], deadmanSeconds: 30 });
+      assert.equal(wait(txn, "armed").state, "armed");
+      fs.rmSync(`${txn}/bak/0`);
+      const rb = sh(hostScript("txn"), ["rollback", txn]);
+      assert.equal(rb.status, 0, rb.stderr);
+      assert.equal(read(`${txn}/state`).trim(), "rollback-failed");
+      const log = parseTxnOutput(read(`${txn}/log`));
+      assert.match(log.steps.rollback.output, /no backup of .*a\.conf: left as it is/);
+      fs.writeFileSync(`${txn}/confirm`, "");
+    });
+  });
+
+  describe("the dead-man switch (the transaction waits for a confirmation)", () => {
+    const arm = (seconds = 3) => {
+      fs.writeFileSync(`${etc}/sshd.conf`, "old\n");
+      const txn = begin({
         ops: [write(`${etc}/sshd.conf`, "new\n")],
-        deadmanSeconds: 2,
+        deadmanSeconds: seconds,
         verify: "echo verified",
       });
-      assert.equal(r.status, 0, r.stderr);
-      assert.ok(r.report.armed && !r.report.done);
-      assert.equal(r.report.deadman?.how, "sleep");
+      assert.equal(wait(txn, "armed").state, "armed");
       assert.equal(read(`${etc}/sshd.conf`), "new\n");
-      return r.report.txnDir!;
+      return txn;
     };
 
-    it("restores the old config and re-activates by itself when nobody confirms", async () => {
-      armed();
-      await new Promise((r) => setTimeout(r, 3500));
+    it("restores the old config and re-activates by itself when nobody confirms", () => {
+      const r = wait(arm());
+      assert.equal(r.state, "expired");
       assert.equal(read(`${etc}/sshd.conf`), "old\n");
       assert.equal(activations(), 2);
-      assert.deepEqual(leftovers(), []);
     });
 
-    it("confirming disarms it, runs verify, and cleans up", async () => {
-      const txn = armed();
-      const c = run(buildConfirmScript(txn, "echo verified", 5));
-      assert.ok(c.report.done, c.stdout);
-      assert.equal(c.report.steps.verify.output, "verified\n");
-      await new Promise((r) => setTimeout(r, 3000));
+    it("a confirmation runs verify and ends it", () => {
+      const txn = arm(20);
+      sh(hostScript("confirm"), [txn]);
+      const r = wait(txn);
+      assert.equal(r.state, "done");
+      assert.equal(r.steps.verify.output, "verified\n");
       assert.equal(read(`${etc}/sshd.conf`), "new\n");
       assert.equal(activations(), 1);
-      assert.deepEqual(leftovers(), []);
     });
 
-    it("a confirm that comes too late finds the transaction gone", async () => {
-      const txn = armed();
-      await new Promise((r) => setTimeout(r, 3500));
-      assert.ok(run(buildConfirmScript(txn, undefined, 5)).report.gone);
-    });
-
-    it("a verify failure after confirmation still rolls back", () => {
-      const txn = armed();
-      const c = run(buildConfirmScript(txn, "exit 9", 5));
-      assert.equal(c.report.failed, "verify");
+    it("a reboot before the confirmation: the boot unit's script restores the files, without activating", () => {
+      const txn = arm(60);
+      // The runner dies with the machine; the state file says armed.
+      process.kill(Number(read(`${txn}/runner.pid`)), "SIGKILL");
+      const r = spawnSync(
+        "sh",
+        [path.join(__dirname, "../../../providers/configSet/host/recover.sh"), base],
+        { encoding: "utf8" },
+      );
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /rolled-back/);
       assert.equal(read(`${etc}/sshd.conf`), "old\n");
-      assert.deepEqual(leftovers(), []);
+      assert.equal(activations(), 1, "only the transaction's own activation; none at boot");
     });
   });
 
-  it("names transaction dirs after the service under the base dir", () => {
-    const r = apply({ ops: [write(`${etc}/a.conf`, "x\n")] });
-    assert.ok(path.basename(r.report.txnDir!).startsWith(`${TXN_PREFIX}unit-`));
-    assert.equal(path.dirname(r.report.txnDir!), txnBase);
+  describe("the host lock", () => {
+    it("serializes two transactions on one host, and a run that waits too long names the holder", async () => {
+      const slow = begin({
+        ops: [write(`${etc}/a.conf`, "a\n")],
+        activate: `echo start >> ${dir}/order; sleep 3; echo end >> ${dir}/order`,
+      });
+      await new Promise((r) => setTimeout(r, 500));
+      const impatient = wait(
+        begin({
+          ops: [write(`${etc}/b.conf`, "b\n")],
+          lockWaitSeconds: 1,
+          client: "okome@other-stack pid 7",
+        }),
+      );
+      assert.equal(impatient.failed, "lock");
+      assert.match(impatient.holder ?? "", /^unit unit-\d+ \(unit test\) since \d{4}-/);
+      assert.equal(fs.existsSync(`${etc}/b.conf`), false);
+      const patient = begin({
+        ops: [write(`${etc}/c.conf`, "c\n")],
+        activate: `echo start >> ${dir}/order; echo end >> ${dir}/order`,
+        lockWaitSeconds: 20,
+      });
+      assert.equal(wait(slow).state, "done");
+      assert.equal(wait(patient).state, "done");
+      assert.equal(read(`${dir}/order`), "start\nend\nstart\nend\n", "never interleaved");
+    });
+  });
+
+  it("begin refuses an upload whose digest does not match, and leaves nothing", () => {
+    const { bundle, sha256 } = buildBundle({
+      service: "unit",
+      ops: [write(`${etc}/a.conf`, "x\n")],
+      capture: [],
+      activate: "true",
+      stepTimeoutSeconds: 5,
+      lockWaitSeconds: 5,
+      userWritableDirs: [],
+      client: "unit",
+    });
+    const cut = bundle.slice(0, Math.floor(bundle.length / 2));
+    const r = sh(hostScript("begin"), [base, sha256, "unit-cut"], cut);
+    const report = parseTxnOutput(r.stdout);
+    assert.equal(report.failed, "upload");
+    assert.match(report.uploadError ?? "", /digest mismatch/);
+    assert.deepEqual(
+      fs.readdirSync(base).filter((f) => f !== ".lock"),
+      [],
+    );
+    assert.equal(fs.existsSync(`${etc}/a.conf`), false);
+  });
+
+  it("the read script reports content, mode, owner and absence, and never follows a link", () => {
+    fs.writeFileSync(`${etc}/a.conf`, "", { mode: 0o600 });
+    fs.writeFileSync(`${etc}/b.conf`, "héllo\n");
+    fs.symlinkSync("/etc/shadow", `${etc}/shadow.conf`);
+    const out = sh(
+      hostScript("read"),
+      [],
+      [`${etc}/a.conf`, `${etc}/b.conf`, `${etc}/none`, `${etc}/shadow.conf`].join("\n") + "\n",
+    ).stdout;
+    assert.deepEqual(parseReadOutput(out, 4), [
+      { present: true, content: "", mode: "0600", owner: "root", group: "root" },
+      { present: true, content: "héllo\n", mode: "0644", owner: "root", group: "root" },
+      { present: false },
+      { present: "refused", why: "is a symbolic link (to /etc/shadow)" },
+    ]);
   });
 });

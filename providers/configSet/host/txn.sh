@@ -1,0 +1,313 @@
+# shellcheck shell=sh
+# okome-cache config transaction, step 2 of 3 on the host (as root, detached from SSH):
+#   txn.sh run <dir>        lock -> back up -> write -> validate -> activate -> verify, and on any
+#                           failure restore the backups and re-activate
+#   txn.sh rollback <dir> [--no-activate]
+#                           restore a transaction that never finished (its runner died, or the
+#                           host rebooted: okome-txn-recover runs this before services start)
+# <dir> holds what begin.sh unpacked: manifest, new/<n> (file contents), the step commands
+# (validate, activate, verify; each optional but activate), recover.sh and recover.service.
+# Progress goes to <dir>/log as `@okome ...` lines and <dir>/state says where it stands:
+# queued, running, armed (waiting for the dead-man confirmation), then one of done, failed,
+# expired, rolled-back, rollback-failed. The provider reads both (wait.sh) and removes the dir.
+set -u
+PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export PATH LC_ALL=C
+umask 077
+mode=$1 T=$2
+base=$(dirname -- "$T")
+LOG=$T/log
+# A finished transaction whose provider has not collected it after this long is reported and
+# removed by the next one (the provider reconnects within a minute of a dropped connection).
+ORPHAN_GRACE_MINUTES=2
+
+say() { printf '@okome %s\n' "$*" >>"$LOG"; }
+b64() { base64 -w0; }
+dec() { printf %s "$1" | base64 -d; }
+setstate() { printf '%s\n' "$1" >"$T/state.tmp" && mv -f -- "$T/state.tmp" "$T/state"; }
+setting() { awk -v k="$1" '$1 == k { print $2; exit }' "$T/manifest"; }
+
+SERVICE=$(setting service)
+STEP_TIMEOUT=$(setting step_timeout)
+LOCK_WAIT=$(setting lock_wait)
+DEADMAN=$(setting deadman)
+awk '$1 == "allow" { print $2 }' "$T/manifest" | while read -r d; do dec "$d" && echo; done >"$T/allow.list"
+
+# The top-most missing parent of $1, so a rollback removes exactly the dirs the set created.
+topmissing() {
+  d=$(dirname -- "$1") t=""
+  while [ ! -e "$d" ]; do t=$d d=$(dirname -- "$d"); done
+  printf '%s' "$t"
+}
+prune() {
+  [ -n "$2" ] || return 0
+  d=$(dirname -- "$1")
+  while rmdir -- "$d" 2>/dev/null; do [ "$d" = "$2" ] && break; d=$(dirname -- "$d"); done
+  return 0
+}
+
+# True when a user other than root can create, rename or remove entries in directory $1.
+writable_by_others() {
+  s=$(stat -L -c '%u %g %a' -- "$1") || return 0
+  uid=${s%% *} rest=${s#* }
+  gid=${rest%% *} perm=${rest#* }
+  [ "$uid" = 0 ] || return 0
+  [ $((perm % 10 & 2)) -eq 0 ] || return 0
+  [ "$gid" = 0 ] || [ $((perm / 10 % 10 & 2)) -eq 0 ] || return 0
+  return 1
+}
+# Prints the nearest existing ancestor of $1 that a non-root user could write, unless the set
+# expects it (allow lines): its owner could swap the file, or a parent, for a link.
+unsafe_ancestor() {
+  d=$(dirname -- "$1")
+  while [ ! -e "$d" ]; do d=$(dirname -- "$d"); done
+  while :; do
+    if writable_by_others "$d" && ! grep -qxF -- "$d" "$T/allow.list"; then
+      printf '%s %s' "$(printf %s "$d" | b64)" "$(stat -L -c '%U:%G-%a' -- "$d")"
+      return 0
+    fi
+    [ "$d" = / ] && return 1
+    d=$(dirname -- "$d")
+  done
+}
+
+# Each op line: op <n> write|restore <path> <mode> <owner> <group> <dirmode>, or
+# op <n> remove <path> <created dir or ->; paths in base64.
+ops() { awk '$1 == "op"' "$T/manifest"; }
+
+backup() {
+  if [ -L "$2" ]; then
+    say "refused $1 link $(printf %s "$(readlink -- "$2")" | b64)"
+    return 1
+  fi
+  if [ -e "$2" ] && [ ! -f "$2" ]; then
+    say "refused $1 notfile"
+    return 1
+  fi
+  if bad=$(unsafe_ancestor "$2"); then
+    say "refused $1 parent $bad"
+    return 1
+  fi
+  if [ -e "$2" ]; then
+    cp -p -- "$2" "$T/bak/$1" && stat -c '%a %U %G' -- "$2" >"$T/bak/$1.meta"
+  else
+    topmissing "$2" >"$T/bak/$1.absent"
+  fi
+}
+
+# Writes new/<n> to $2 atomically with mode $3, owner $4, group $5, creating its dir with $6.
+# The temp name is created exclusively (noclobber: a planted file or link makes it fail) and
+# every parent is root's (checked in backup), so nothing here can be redirected.
+put() {
+  dir=$(dirname -- "$2")
+  if [ ! -d "$dir" ]; then
+    (umask 022 && mkdir -p -- "$dir") && chmod -- "$6" "$dir" || return 1
+  fi
+  tmp=$(mktemp -u "$dir/.okome-new.XXXXXXXX") || return 1
+  if (set -C && cat -- "$T/new/$1" >"$tmp") &&
+    chown -h -- "$4:$5" "$tmp" && chmod -- "$3" "$tmp" && mv -fT -- "$tmp" "$2"; then
+    return 0
+  fi
+  rm -f -- "$tmp"
+  return 1
+}
+
+# apply_op <n> write|restore <path> <mode> <owner> <group> <dirmode> | <n> remove <path> <created dir>
+apply_op() {
+  path=$(dec "$3")
+  case $2 in
+  write | restore) put "$1" "$path" "$4" "$5" "$6" "${7:-0755}" ;;
+  remove)
+    created=""
+    [ "$4" = - ] || created=$(dec "$4")
+    rm -f -- "$path" && prune "$path" "$created"
+    ;;
+  *) return 1 ;;
+  esac
+}
+
+# Puts every path back as backup() found it; a path without a backup is an error, not a skip.
+restore_backups() {
+  ok=0
+  ops | while read -r _ n _ p _; do
+    path=$(dec "$p")
+    if [ -e "$T/bak/$n.absent" ]; then
+      rm -f -- "$path" && prune "$path" "$(cat -- "$T/bak/$n.absent")" || exit 1
+    elif [ -f "$T/bak/$n" ]; then
+      tmp=$(mktemp "$(dirname -- "$path")/.okome-new.XXXXXXXX") &&
+        cp -p -- "$T/bak/$n" "$tmp" && mv -fT -- "$tmp" "$path" ||
+        { rm -f -- "$tmp"; exit 1; }
+    else
+      echo "no backup of $path: left as it is"
+      exit 1
+    fi
+  done || ok=1
+  return $ok
+}
+
+# Output of a step, as one protocol line: `out <step> <exit code> <base64 output>`.
+emit() { say "out $1 $2 $(b64 <"$3")"; }
+step() {
+  [ -f "$T/$1" ] || return 0
+  say "phase $1"
+  timeout "$STEP_TIMEOUT" sh "$T/$1" >"$T/$1.out" 2>&1 </dev/null
+  r=$?
+  emit "$1" "$r" "$T/$1.out"
+  return $r
+}
+
+# Restores, re-activates unless told not to, and keeps the backups when that fails.
+rollback() {
+  restore_backups >"$T/rollback.out" 2>&1
+  r=$?
+  if [ "${1:-}" != --no-activate ] && [ -f "$T/activate" ]; then
+    timeout "$STEP_TIMEOUT" sh "$T/activate" >>"$T/rollback.out" 2>&1 </dev/null || r=1
+  fi
+  emit rollback "$r" "$T/rollback.out"
+  if [ "$r" != 0 ]; then
+    : >"$T/kept"
+    say "kept $(printf %s "$T/bak" | b64)"
+  fi
+  return $r
+}
+
+# Secrets live in new/ and bak/: gone as soon as they are not needed.
+finish() {
+  [ -e "$T/kept" ] || rm -rf -- "$T/bak" "$T/new"
+  rm -f -- "$base/.holder"
+  setstate "$1"
+  exit 0
+}
+
+# The boot-time safety net for the dead-man switch and for transactions a reboot cut short.
+install_recover() {
+  [ -d /run/systemd/system ] || return 0
+  lib=/usr/local/lib/okome/txn-recover.sh unit=/etc/systemd/system/okome-txn-recover.service
+  changed=0
+  if ! cmp -s -- "$T/recover.sh" "$lib"; then install -D -m 0755 -- "$T/recover.sh" "$lib" && changed=1; fi
+  if ! cmp -s -- "$T/recover.service" "$unit"; then install -m 0644 -- "$T/recover.service" "$unit" && changed=1; fi
+  [ "$changed" = 0 ] || systemctl daemon-reload
+  systemctl is-enabled --quiet okome-txn-recover.service || systemctl enable --quiet okome-txn-recover.service
+}
+
+last_failure() { grep '^@okome failed ' "$1/log" | tail -n 1 | cut -d ' ' -f 3 | b64; }
+
+# Earlier transactions nobody collected: one whose runner died mid-way is rolled back now (we
+# hold the lock, so no runner is alive); a finished one is reported and removed.
+sweep() {
+  for d in "$base"/*/; do
+    d=${d%/}
+    if [ "$d" = "$T" ] || [ ! -f "$d/state" ]; then continue; fi
+    was=$(cat -- "$d/state")
+    name=$(basename -- "$d" | b64)
+    case $was in
+    running | armed)
+      sh "$d/txn.sh" rollback "$d" >/dev/null 2>&1
+      say "orphan $name $was $(cat -- "$d/state") $(last_failure "$d")"
+      ;;
+    done | failed | expired | rolled-back | rollback-failed)
+      [ -n "$(find "$d/state" -mmin +"$ORPHAN_GRACE_MINUTES")" ] || continue
+      flock -n "$d/waiter.lock" true || continue
+      say "orphan $name $was collected $(last_failure "$d")"
+      [ -e "$d/kept" ] || rm -rf -- "$d"
+      ;;
+    esac
+  done
+  find "$base" -maxdepth 1 -name '.upload-*' -mmin +"$ORPHAN_GRACE_MINUTES" -delete
+}
+
+lock() {
+  exec 9>>"$base/.lock"
+  say "phase lock"
+  if ! flock -n 9; then
+    say "waiting $(b64 <"$base/.holder" 2>/dev/null)"
+    if ! flock -w "$LOCK_WAIT" 9; then
+      say "locked $(b64 <"$base/.holder" 2>/dev/null)"
+      say "failed lock"
+      setstate failed
+      exit 0
+    fi
+  fi
+  printf '%s %s (%s) since %s\n' "$SERVICE" "$(basename -- "$T")" "$(dec "$(setting client)")" \
+    "$(date -u +%FT%TZ)" >"$base/.holder"
+}
+
+run() {
+  lock
+  setstate running
+  sweep
+  install_recover
+  say "phase backup"
+  mkdir -p "$T/bak"
+  refused=0
+  while read -r _ n _ p _; do backup "$n" "$(dec "$p")" || refused=1; done <<EOF
+$(ops)
+EOF
+  if [ "$refused" = 1 ]; then
+    say "failed backup"
+    finish failed
+  fi
+  awk '$1 == "capture" { print $2, $3 }' "$T/manifest" | while read -r i n; do
+    if [ -e "$T/bak/$n.absent" ]; then
+      say "orig $i absent $(b64 <"$T/bak/$n.absent")"
+    else
+      say "orig $i file $(cat -- "$T/bak/$n.meta") $(b64 <"$T/bak/$n")"
+    fi
+  done
+  say "phase write"
+  written=0
+  while read -r _ n kind p m o g dm; do
+    if ! apply_op "$n" "$kind" "$p" "$m" "$o" "$g" "$dm"; then
+      say "failed write"
+      rollback
+      finish failed
+    fi
+    written=1
+  done <<EOF
+$(ops)
+EOF
+  say "written $written"
+  if ! step validate; then
+    say "failed validate"
+    rollback
+    finish failed
+  fi
+  if [ -n "$DEADMAN" ]; then
+    deadline=$(($(date +%s) + DEADMAN))
+    say "deadman $deadline"
+  fi
+  if ! step activate; then
+    say "failed activate"
+    rollback
+    finish failed
+  fi
+  if [ -n "$DEADMAN" ]; then
+    setstate armed
+    say "phase armed"
+    while [ ! -e "$T/confirm" ] && [ "$(date +%s)" -lt "$deadline" ]; do sleep 0.2; done
+    if [ ! -e "$T/confirm" ]; then
+      say "expired"
+      rollback
+      finish expired
+    fi
+    say "confirmed"
+  fi
+  if ! step verify; then
+    say "failed verify"
+    rollback
+    finish failed
+  fi
+  say "done"
+  finish "done"
+}
+
+case $mode in
+run) run ;;
+rollback)
+  if rollback "${3:-}"; then setstate rolled-back; else setstate rollback-failed; fi
+  ;;
+*)
+  echo "usage: txn.sh run|rollback <dir>" >&2
+  exit 2
+  ;;
+esac

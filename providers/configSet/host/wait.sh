@@ -1,0 +1,33 @@
+# shellcheck shell=sh
+# okome-cache config transaction, step 3 of 3 on the host: prints the transaction's log as it
+# grows until its state is final (or `armed`, when asked), then `@okome state <state>`; after
+# <seconds> it prints the state so far, and the provider calls again.
+# Arguments: <txn dir> final|armed <seconds>. Holds waiter.lock so no sweep takes the dir from it.
+set -u
+PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export PATH LC_ALL=C
+T=$1 until=$2 seconds=$3
+if [ ! -f "$T/state" ]; then
+  echo "@okome state missing"
+  exit 0
+fi
+exec 8>>"$T/waiter.lock"
+flock -s 8
+end=$(($(date +%s) + seconds))
+shown=0
+while :; do
+  # State first, then the log: a final state is written after the log's last line.
+  state=$(cat -- "$T/state")
+  size=$(stat -c %s -- "$T/log" 2>/dev/null || echo 0)
+  if [ "$size" -gt "$shown" ]; then
+    tail -c +$((shown + 1)) -- "$T/log" | head -c $((size - shown))
+    shown=$size
+  fi
+  case $state in
+  done | failed | expired | rolled-back | rollback-failed) break ;;
+  armed) [ "$until" = armed ] && break ;;
+  esac
+  [ "$(date +%s)" -lt "$end" ] || break
+  sleep 0.2
+done
+echo "@okome state $state"
