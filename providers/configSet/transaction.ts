@@ -216,9 +216,11 @@ export function transactionError(
 function reportOrphans(t: SshTarget, orphans: readonly Orphan[]): void {
   for (const o of orphans) {
     const how =
-      o.now === "collected"
-        ? `had ended ${o.was}${o.failed ? ` (failed at ${o.failed})` : ""} with no provider left to report it`
-        : `was cut short while ${o.was} (its runner died); it was ${o.now === "rolled-back" ? "rolled back" : "NOT rolled back cleanly: check the host"}`;
+      o.now === "abandoned"
+        ? "never started (its runner died waiting for the lock); nothing was written"
+        : o.now === "collected"
+          ? `had ended ${o.was}${o.failed ? ` (failed at ${o.failed})` : ""} with no provider left to report it`
+          : `was cut short while ${o.was} (its runner died); it was ${o.now === "rolled-back" ? "rolled back" : "NOT rolled back cleanly: check the host"}`;
     console.error(`warning: ${t.name}: an earlier transaction ${o.name} ${how}.`);
   }
 }

@@ -18,5 +18,10 @@ for d in "$base"/*/; do
     sh "$d/txn.sh" rollback "$d" --no-activate
     echo "okome-txn-recover: $d: $(cat -- "$d/state")"
     ;;
+  queued)
+    # It never got the lock, so it wrote nothing; its new contents may be secrets.
+    rm -rf -- "$d"
+    echo "okome-txn-recover: $d: never started, removed"
+    ;;
   esac
 done

@@ -8,8 +8,8 @@
 # <dir> holds what begin.sh unpacked: manifest, new/<n> (file contents), the step commands
 # (validate, activate, verify; each optional but activate), recover.sh and recover.service.
 # Progress goes to <dir>/log as `@okome ...` lines and <dir>/state says where it stands:
-# queued, running, armed (waiting for the dead-man confirmation), then one of done, failed,
-# expired, rolled-back, rollback-failed. The provider reads both (wait.sh) and removes the dir.
+# queued (waiting for the lock), running, armed (waiting for the dead-man confirmation), then
+# one of done, failed, expired, rolled-back, rollback-failed. The provider reads both (wait.sh) and removes the dir.
 set -u
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export PATH LC_ALL=C
@@ -199,8 +199,14 @@ sweep() {
     d=${d%/}
     if [ "$d" = "$T" ] || [ ! -f "$d/state" ]; then continue; fi
     was=$(cat -- "$d/state")
-    name=$(basename -- "$d" | b64)
+    name=$(printf %s "$(basename -- "$d")" | b64)
     case $was in
+    queued)
+      # Its runner died waiting for the lock (a reboot, a kill): nothing was written.
+      flock -n "$d/runner.lock" true || continue
+      say "orphan $name queued abandoned"
+      rm -rf -- "$d"
+      ;;
     running | armed)
       sh "$d/txn.sh" rollback "$d" >/dev/null 2>&1
       say "orphan $name $was $(cat -- "$d/state") $(last_failure "$d")"
@@ -233,6 +239,9 @@ lock() {
 }
 
 run() {
+  # Held as long as this runner lives: a sweep that can take it knows the runner is gone.
+  exec 7>>"$T/runner.lock"
+  flock -n 7
   lock
   setstate running
   sweep

@@ -336,6 +336,26 @@ describe("transaction host scripts (run locally as root)", function () {
     });
   });
 
+  it("the next transaction reports and removes one whose runner died in the queue", () => {
+    const holder = begin({ ops: [write(`${etc}/a.conf`, "a\n")], deadmanSeconds: 30 });
+    assert.equal(wait(holder, "armed").state, "armed");
+    const queued = begin({ ops: [write(`${etc}/b.conf`, "b\n")], lockWaitSeconds: 30 });
+    const waiting = () =>
+      fs.existsSync(`${queued}/log`) && read(`${queued}/log`).includes("waiting");
+    for (let i = 0; i < 50 && !waiting(); i++) spawnSync("sleep", ["0.1"]);
+    assert.ok(waiting(), "the second transaction queues behind the first");
+    process.kill(Number(read(`${queued}/runner.pid`)), "SIGKILL");
+    sh(hostScript("confirm"), [holder]);
+    assert.equal(wait(holder).state, "done");
+    const next = apply({ ops: [write(`${etc}/c.conf`, "c\n")] });
+    assert.ok(next.done);
+    assert.deepEqual(next.orphans, [
+      { name: path.basename(queued), was: "queued", now: "abandoned" },
+    ]);
+    assert.equal(fs.existsSync(queued), false);
+    assert.equal(fs.existsSync(`${etc}/b.conf`), false);
+  });
+
   it("begin refuses an upload whose digest does not match, and leaves nothing", () => {
     const { bundle, sha256 } = buildBundle({
       service: "unit",
