@@ -245,7 +245,15 @@ export function parseTxnOutput(stdout: string): TxnReport {
 export function isFinal(state: string | undefined): boolean {
   return (
     state !== undefined &&
-    ["done", "failed", "expired", "rolled-back", "rollback-failed", "missing"].includes(state)
+    [
+      "done",
+      "failed",
+      "expired",
+      "rolled-back",
+      "rollback-failed",
+      "missing",
+      "unstarted",
+    ].includes(state)
   );
 }
 

@@ -330,7 +330,7 @@ export async function runTransaction(
   const pooled = () => pooledSession(t);
   let report = await follow(t, dir, s.deadman ? "armed" : "final", pooled, deadlineMs, fault);
   reportOrphans(t, report.orphans);
-  if (report.state === "missing") {
+  if (report.state === "missing" || report.state === "unstarted") {
     throw new Error(
       `${t.name}: ${s.service}: the connection dropped while the transaction was sent and it never started on the host. Nothing was written; the host is unchanged.`,
     );

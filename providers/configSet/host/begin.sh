@@ -46,7 +46,6 @@ for f in "$T"/*.b64 "$T"/new/*.b64; do
   fi
   rm -f -- "$f"
 done
-echo queued >"$T/state"
 
 # systemd-run puts the job in a unit of its own, outside the SSH session's scope; without
 # systemd (a test sshd on the deploy machine) a new session keeps it from the SIGHUP.

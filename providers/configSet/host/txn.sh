@@ -76,6 +76,11 @@ unsafe_ancestor() {
 ops() { awk '$1 == "op"' "$T/manifest"; }
 
 backup() {
+  case $2 in /*) ;; *)
+    say "refused $1 notfile"
+    return 1
+    ;;
+  esac
   if [ -L "$2" ]; then
     say "refused $1 link $(printf %s "$(readlink -- "$2")" | b64)"
     return 1
@@ -197,7 +202,15 @@ last_failure() { grep '^@okome failed ' "$1/log" | tail -n 1 | cut -d ' ' -f 3 |
 sweep() {
   for d in "$base"/*/; do
     d=${d%/}
-    if [ "$d" = "$T" ] || [ ! -f "$d/state" ]; then continue; fi
+    [ "$d" != "$T" ] || continue
+    if [ ! -f "$d/state" ]; then
+      # Unpacked but never started (begin.sh was cut off, or its runner died at once).
+      [ -n "$(find "$d" -maxdepth 0 -mmin +"$ORPHAN_GRACE_MINUTES")" ] || continue
+      flock -n "$d/runner.lock" true || continue
+      say "orphan $(printf %s "$(basename -- "$d")" | b64) unstarted abandoned"
+      rm -rf -- "$d"
+      continue
+    fi
     was=$(cat -- "$d/state")
     name=$(printf %s "$(basename -- "$d")" | b64)
     case $was in
@@ -239,9 +252,11 @@ lock() {
 }
 
 run() {
-  # Held as long as this runner lives: a sweep that can take it knows the runner is gone.
+  # Held as long as this runner lives: a sweep that can take it knows the runner is gone. The
+  # state file appears only under it, so no sweep can mistake a starting runner for a dead one.
   exec 7>>"$T/runner.lock"
   flock -n 7
+  setstate queued
   lock
   setstate running
   sweep

@@ -7,7 +7,7 @@ set -u
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export PATH LC_ALL=C
 T=$1 until=$2 seconds=$3
-if [ ! -f "$T/state" ]; then
+if [ ! -d "$T" ]; then
   echo "@okome state missing"
   exit 0
 fi
@@ -17,14 +17,19 @@ end=$(($(date +%s) + seconds))
 shown=0
 while :; do
   # State first, then the log: a final state is written after the log's last line.
-  state=$(cat -- "$T/state")
+  # No state yet: the runner is starting, or begin.sh was cut off before it could start one.
+  state=$(cat -- "$T/state" 2>/dev/null || echo starting)
+  if [ "$state" = starting ] && [ -n "$(find "$T" -maxdepth 0 -mmin +1)" ] &&
+    flock -n "$T/runner.lock" true; then
+    state=unstarted
+  fi
   size=$(stat -c %s -- "$T/log" 2>/dev/null || echo 0)
   if [ "$size" -gt "$shown" ]; then
     tail -c +$((shown + 1)) -- "$T/log" | head -c $((size - shown))
     shown=$size
   fi
   case $state in
-  done | failed | expired | rolled-back | rollback-failed) break ;;
+  done | failed | expired | rolled-back | rollback-failed | unstarted) break ;;
   armed) [ "$until" = armed ] && break ;;
   esac
   [ "$(date +%s)" -lt "$end" ] || break

@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { FileOp } from "../../../providers/configSet/plan";
@@ -47,8 +47,8 @@ describe("transaction host scripts (run locally as root)", function () {
     assert.match(r.stdout, /^@okome txn /m, r.stdout + r.stderr);
     return `${base}/${name}`;
   };
-  const wait = (txn: string, until: "final" | "armed" = "final"): TxnReport =>
-    parseTxnOutput(sh(hostScript("wait"), [txn, until, "20"]).stdout);
+  const wait = (txn: string, until: "final" | "armed" = "final", seconds = 20): TxnReport =>
+    parseTxnOutput(sh(hostScript("wait"), [txn, until, String(seconds)]).stdout);
   const apply = (input: Partial<TransactionInput> & Pick<TransactionInput, "ops">) =>
     wait(begin(input));
   const write = (p: string, content: string, mode = "0644", over = {}): FileOp => ({
@@ -354,6 +354,25 @@ describe("transaction host scripts (run locally as root)", function () {
     ]);
     assert.equal(fs.existsSync(queued), false);
     assert.equal(fs.existsSync(`${etc}/b.conf`), false);
+  });
+
+  it("a sweep leaves a transaction that is still starting alone, and removes one that never started", () => {
+    // What begin.sh leaves before its runner starts: the dir, no state file yet.
+    const starting = `${base}/unit-starting`;
+    const stale = `${base}/unit-stale`;
+    for (const d of [starting, stale]) fs.mkdirSync(d, { recursive: true });
+    execFileSync("touch", ["-d", "-10 min", stale]);
+    const r = apply({ ops: [write(`${etc}/a.conf`, "a\n")] });
+    assert.ok(r.done);
+    assert.deepEqual(r.orphans, [{ name: "unit-stale", was: "unstarted", now: "abandoned" }]);
+    assert.equal(fs.existsSync(starting), true, "a young dir may be a runner about to start");
+    assert.equal(wait(starting, "final", 1).state, "starting");
+    execFileSync("touch", ["-d", "-10 min", starting]);
+    assert.equal(
+      wait(starting).state,
+      "unstarted",
+      "the provider stops waiting for a runner that never came",
+    );
   });
 
   it("begin refuses an upload whose digest does not match, and leaves nothing", () => {
