@@ -222,6 +222,12 @@ sweep() {
       ;;
     running | armed)
       sh "$d/txn.sh" rollback "$d" >/dev/null 2>&1
+      # A runner that cannot even run its rollback leaves the dir to the operator.
+      case $(cat -- "$d/state") in running | armed)
+        echo rollback-failed >"$d/state"
+        : >"$d/kept"
+        ;;
+      esac
       say "orphan $name $was $(cat -- "$d/state") $(last_failure "$d")"
       ;;
     done | failed | expired | rolled-back | rollback-failed)
