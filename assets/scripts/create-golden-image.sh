@@ -230,13 +230,19 @@ last_partition_number() { sfdisk -q -l -o Device "$1" | tail -n +2 | wc -l; }
 # pishrink-style: shrink the last (root, ext4) filesystem to its minimum plus a margin,
 # then the partition, then the file. MBR only (Raspberry Pi OS cards are MBR).
 shrink() {
-  local img=$1 part label num start block_size block_count new_blocks max_blocks part_sectors
+  local img=$1 part label num start end block_size block_count new_blocks max_blocks part_sectors
   label=$(sfdisk --dump "$img" | sed -n 's/^label: //p')
   [ "$label" = dos ] || {
     log "partition table is $label, not dos: not shrinking"
     return 0
   }
   num=$(last_partition_number "$img")
+  # Truncating after a partition that is not the last on disk would cut off the ones behind it.
+  end=$(sfdisk -q -l -o End "$img" | tail -n1 | tr -d ' ')
+  [ $(((end + 1) * 512)) -eq "$(used_bytes "$img")" ] || {
+    log "partition $num is not the last one on disk: not shrinking"
+    return 0
+  }
   attach_partition "$img" "$num"
   part=$LOOP
   [ "$(blkid -o value -s TYPE "$part")" = ext4 ] || {
