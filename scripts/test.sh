@@ -17,6 +17,13 @@ npx mocha 'test/unit/**/*.test.ts' 'test/okome/**/*.test.ts' 'test/toolchain/**/
 step "lab lifecycle, both drivers (ends with the lab down)"
 npx mocha test/lab/lab-lifecycle.test.ts
 
+# Needs the golden image the lifecycle's bring-up built; runs its own qemu (loopback only)
+# while no lab VM holds a core.
+step "golden image procedure: capture, restore, boot on loop-backed cards"
+golden_started=$SECONDS
+npx mocha test/lab/golden-image.test.ts
+echo "[test] golden image test: $((SECONDS - golden_started)) s"
+
 step "lab up (qemu, the lab of record)"
 bash lab/lab.sh up --driver qemu
 trap 'bash lab/lab.sh down' EXIT
