@@ -88,9 +88,10 @@ export const key = (name: string) => `${CONFIG_NAMESPACE}:${name}`;
 
 /** The managed hosts by the keys that address and pin them. */
 export const PINNED_HOSTS = [
-  { role: "edge", addressKey: "edgeAddress", hostKeyKey: "edgeHostKey" },
-  { role: "model", addressKey: "modelAddress", hostKeyKey: "modelHostKey" },
+  { name: "okome-edge", role: "edge", addressKey: "edgeAddress", hostKeyKey: "edgeHostKey" },
+  { name: "okome-model", role: "model", addressKey: "modelAddress", hostKeyKey: "modelHostKey" },
 ] as const;
+const [EDGE, MODEL] = PINNED_HOSTS;
 
 /** What the validation knows of the stack beyond its settings. */
 export interface ValidationContext {
@@ -182,8 +183,8 @@ export function parseStackConfig(
   return {
     environment: c.environment,
     vip: c.vip,
-    edge: { name: "okome-edge", address: c.edgeAddress, hostKey: c.edgeHostKey },
-    model: { name: "okome-model", address: c.modelAddress, hostKey: c.modelHostKey },
+    edge: { name: EDGE.name, address: c.edgeAddress, hostKey: c.edgeHostKey },
+    model: { name: MODEL.name, address: c.modelAddress, hostKey: c.modelHostKey },
     orchestrator: { host: orchHost, port: Number(orchPort) },
     ssh: {
       user: c.sshUser,
