@@ -65,7 +65,9 @@ async function main(): Promise<number> {
   for (const host of PINNED_HOSTS) {
     const address = read(host.addressKey);
     if (address === undefined) {
-      console.error(`${key(host.addressKey)} is not set: pulumi config set -s ${stack} ${key(host.addressKey)} <IPv4 address>`); // prettier-ignore
+      console.error(
+        `${key(host.addressKey)} is not set: pulumi config set -s ${stack} ${key(host.addressKey)} <IPv4 address>`,
+      );
       failed++;
       continue;
     }

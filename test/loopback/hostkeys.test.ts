@@ -27,11 +27,27 @@ class NetnsSshd {
 
   private constructor(dir: string, netns: EmptyNetns, address: string) {
     this.hostKeyFile = path.join(dir, `host-${address}`);
-    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `root@${address}`, "-f", this.hostKeyFile]); // prettier-ignore
+    execFileSync("ssh-keygen", [
+      "-q",
+      "-t",
+      "ed25519",
+      "-N",
+      "",
+      "-C",
+      `root@${address}`,
+      "-f",
+      this.hostKeyFile,
+    ]);
     const config = path.join(dir, `sshd-${address}.conf`);
     fs.writeFileSync(
       config,
-      [`ListenAddress ${address}:22`, `HostKey ${this.hostKeyFile}`, `PidFile ${dir}/sshd-${address}.pid`, "UsePAM no", ""].join("\n"), // prettier-ignore
+      [
+        `ListenAddress ${address}:22`,
+        `HostKey ${this.hostKeyFile}`,
+        `PidFile ${dir}/sshd-${address}.pid`,
+        "UsePAM no",
+        "",
+      ].join("\n"),
     );
     fs.mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
     const [file, ...args] = netns.wrap([SSHD, "-D", "-e", "-f", config]);
@@ -56,7 +72,9 @@ class NetnsSshd {
 
   /** ssh-keygen's own SHA256 fingerprint of the host key. */
   get fingerprint(): string {
-    return execFileSync("ssh-keygen", ["-lf", `${this.hostKeyFile}.pub`], { encoding: "utf8" }).split(" ")[1]; // prettier-ignore
+    return execFileSync("ssh-keygen", ["-lf", `${this.hostKeyFile}.pub`], {
+      encoding: "utf8",
+    }).split(" ")[1];
   }
 
   async stop(): Promise<void> {
@@ -73,7 +91,8 @@ describe("npm run hostkeys against real sshds (empty network namespace)", functi
   let dir: string;
   let stack: PulumiStack;
   const sshds: NetnsSshd[] = [];
-  const hostkeys = () => stack.exec(["npm", "run", "--silent", "hostkeys", "--", "--stack", stack.name]); // prettier-ignore
+  const hostkeys = () =>
+    stack.exec(["npm", "run", "--silent", "hostkeys", "--", "--stack", stack.name]);
   const ok = (r: RunResult) => assert.equal(r.code, 0, r.output);
   /** The block hostkeys prints for one host. */
   const blockOf = (output: string, name: string) => {
@@ -101,7 +120,6 @@ describe("npm run hostkeys against real sshds (empty network namespace)", functi
       edgeAddress: "127.0.0.20",
       modelAddress: "127.0.0.19",
     }))
-      // prettier-ignore
       ok(await stack.run(["config", "set", `okome-cache:${k}`, v]));
     ok(await stack.run(["config", "rm", "okome-cache:knownHostsFile"]));
   });
@@ -130,7 +148,9 @@ describe("npm run hostkeys against real sshds (empty network namespace)", functi
   it("the printed `pulumi config set` commands, run verbatim, pin exactly the hosts' keys", async () => {
     const r = await hostkeys();
     ok(r);
-    const commands = r.stdout.split("\n").flatMap((l) => /^ {2}to pin it: {3}(.*)$/.exec(l)?.[1] ?? []); // prettier-ignore
+    const commands = r.stdout
+      .split("\n")
+      .flatMap((l) => /^ {2}to pin it: {3}(.*)$/.exec(l)?.[1] ?? []);
     assert.equal(commands.length, HOSTS.length, r.stdout);
     for (const command of commands) ok(await stack.exec(["bash", "-c", command]));
     for (const [i, h] of HOSTS.entries()) {
@@ -141,16 +161,29 @@ describe("npm run hostkeys against real sshds (empty network namespace)", functi
     const again = await hostkeys();
     ok(again);
     for (const h of HOSTS)
-      assert.match(blockOf(again.stdout, h.name), new RegExp(`pinned now: {2}this key, by ${h.setting}`)); // prettier-ignore
+      assert.match(
+        blockOf(again.stdout, h.name),
+        new RegExp(`pinned now: {2}this key, by ${h.setting}`),
+      );
   });
 
   it("says so when a host presents a key other than the pinned one", async () => {
     const other = path.join(dir, "other");
     execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", other]);
-    ok(await stack.run(["config", "set", "okome-cache:edgeHostKey", fs.readFileSync(`${other}.pub`, "utf8").trim()])); // prettier-ignore
+    ok(
+      await stack.run([
+        "config",
+        "set",
+        "okome-cache:edgeHostKey",
+        fs.readFileSync(`${other}.pub`, "utf8").trim(),
+      ]),
+    );
     const r = await hostkeys();
     ok(r);
-    assert.match(blockOf(r.stdout, "okome-edge"), /pinned now: {2}A DIFFERENT KEY \(SHA256:\S+\), by okome-cache:edgeHostKey/); // prettier-ignore
+    assert.match(
+      blockOf(r.stdout, "okome-edge"),
+      /pinned now: {2}A DIFFERENT KEY \(SHA256:\S+\), by okome-cache:edgeHostKey/,
+    );
   });
 
   it("a host that does not answer fails the command, naming it", async () => {

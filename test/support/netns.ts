@@ -23,7 +23,10 @@ export class EmptyNetns {
 
   /** True when `address` has a route inside the namespace (loopback does, a Pi must not). */
   routes(address: string): boolean {
-    return spawnSync("ip", ["netns", "exec", this.name, "ip", "-o", "route", "get", address]).status === 0; // prettier-ignore
+    return (
+      spawnSync("ip", ["netns", "exec", this.name, "ip", "-o", "route", "get", address]).status ===
+      0
+    );
   }
 
   /** argv prefixed so that it runs inside the namespace. */

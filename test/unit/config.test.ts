@@ -62,7 +62,17 @@ describe("stack config: host keys", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "okome-config-test-"));
   /** A fresh ed25519 public key line as ssh-keygen writes it: `type base64 comment`. */
   const pubLine = (name: string) => {
-    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `root@${name}`, "-f", path.join(dir, name)]); // prettier-ignore
+    execFileSync("ssh-keygen", [
+      "-q",
+      "-t",
+      "ed25519",
+      "-N",
+      "",
+      "-C",
+      `root@${name}`,
+      "-f",
+      path.join(dir, name),
+    ]);
     return fs.readFileSync(path.join(dir, `${name}.pub`), "utf8").trim();
   };
   const edgePub = pubLine("edge");
