@@ -144,6 +144,11 @@ function passphraseSource(stack: string): Finding {
  */
 async function checkPassphraseOpens(stack: string): Promise<Finding> {
   const settings = path.join(process.cwd(), `Pulumi.${stack}.yaml`);
+  if (!fs.existsSync(settings))
+    return fail(
+      `${settings} is missing: the stack's salt and config are in it`,
+      `git checkout Pulumi.${stack}.yaml`,
+    );
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "okome-doctor-"));
   try {
     const copy = path.join(dir, "settings.yaml");
