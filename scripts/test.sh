@@ -29,7 +29,7 @@ bash lab/lab.sh up --driver qemu
 trap 'bash lab/lab.sh down' EXIT
 
 step "config transactions and the model cache on the lab, with the real pulumi"
-npx mocha --timeout 900000 test/lab/config-set.test.ts test/lab/model-cache.test.ts
+npx mocha --timeout 900000 test/lab/config-set.test.ts test/lab/model-cache.test.ts test/lab/hostkeys.test.ts
 
 step "the README's main command on the lab stack"
 bash scripts/lab-deploy.sh
