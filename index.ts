@@ -1,42 +1,23 @@
 import * as pulumi from "@pulumi/pulumi";
-import {
-  CONFIG_NAMESPACE,
-  HostSpec,
-  parseStackConfig,
-  validateStackConfig,
-} from "./components/config";
+import { CONFIG_NAMESPACE, HostSpec, parseStackConfig } from "./components/config";
+import { isSecretKey, readStackSettings } from "./components/stackSettings";
 import { assertNoIssues } from "./common/issues";
 import { ModelCacheNode } from "./components/ModelCacheNode";
-import { MODEL_CACHE_CONFIG_KEYS, readModelCacheConfig } from "./components/modelCacheConfig";
 import type { HostConnection } from "./providers";
 
 const settings = new pulumi.Config(CONFIG_NAMESPACE);
-const rawKeys = [
-  "environment",
-  "vip",
-  "edgeAddress",
-  "modelAddress",
-  "orchestrator",
-  "sshUser",
-  "sshPrivateKeyPath",
-  "knownHostsFile",
-  "edgeHostKey",
-  "modelHostKey",
-] as const;
-const raw: Record<string, unknown> = Object.fromEntries(rawKeys.map((k) => [k, settings.get(k)]));
-// The inline key is a secret: only its presence matters to validation.
-raw.sshPrivateKey = settings.getSecret("sshPrivateKey") === undefined ? undefined : "(secret)";
-
-const modelCacheConfig = readModelCacheConfig({
-  modelAddress: settings.get("modelAddress"),
-  ...Object.fromEntries(Object.values(MODEL_CACHE_CONFIG_KEYS).map((k) => [k, settings.get(k)])),
-});
+// A secret is read as a secret; validation needs only to know that it is set.
+const read = (name: string) =>
+  isSecretKey(name)
+    ? settings.getSecret(name) === undefined
+      ? undefined
+      : "(secret)"
+    : settings.get(name);
+const context = { stack: pulumi.getStack() };
+const { raw, modelCache: modelCacheConfig, issues } = readStackSettings(read, context);
 // Every bad key at once, before any resource is registered.
-assertNoIssues(`stack config (${CONFIG_NAMESPACE})`, [
-  ...validateStackConfig(raw),
-  ...modelCacheConfig.issues,
-]);
-const stack = parseStackConfig(raw);
+assertNoIssues(`stack config (${CONFIG_NAMESPACE})`, issues);
+const stack = parseStackConfig(raw, context);
 
 const connection = (host: HostSpec): HostConnection => ({
   name: host.name,

@@ -1,6 +1,9 @@
+import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { Issue, assertNoIssues } from "../common/issues";
 import { expandHome } from "../common/paths";
+import { CONFIG_SET_DEFAULTS } from "../providers";
+import { formatHostKey, parseHostKey, pinnedHostKeys } from "../providers/ssh/hostKeys";
 
 /** The Pulumi config namespace of this project (Pulumi.yaml `name`). */
 export const CONFIG_NAMESPACE = "okome-cache";
@@ -11,12 +14,19 @@ const hostPort = z
   .string()
   .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, "must be host:port, e.g. 10.86.0.25:8000");
 
-const hostKeyLine = z
-  .string()
-  .regex(
-    /^(ssh-ed25519|ecdsa-sha2-nistp\d+|ssh-rsa) [A-Za-z0-9+/=]+$/,
-    "must be an OpenSSH public key line",
-  );
+/**
+ * An OpenSSH public key line (a `.pub` file's, comment allowed), parsed by the same function the
+ * SSH layer pins with, so config cannot accept a line the provider refuses; kept as `type base64`.
+ */
+const publicKeyLine = z.string().transform((line, ctx) => {
+  const parsed = parseHostKey(line);
+  if (parsed) return formatHostKey(parsed);
+  ctx.addIssue({
+    code: "custom",
+    message: "must be an OpenSSH public key line like `ssh-ed25519 AAAA... [comment]`",
+  });
+  return z.NEVER;
+});
 
 /** Raw stack settings exactly as Pulumi.<stack>.yaml spells them (see Pulumi.yaml for descriptions). */
 const stackSchema = z.object({
@@ -32,10 +42,21 @@ const stackSchema = z.object({
   sshPrivateKey: z.string().min(1).optional(),
   /** OpenSSH known_hosts file that pins the host keys (the lab tool writes one). */
   knownHostsFile: z.string().min(1).optional(),
-  /** Pinned host key lines; without them and a known_hosts entry, the first key seen is pinned in state. */
-  edgeHostKey: hostKeyLine.optional(),
-  modelHostKey: hostKeyLine.optional(),
+  /**
+   * Pinned host key lines (`npm run hostkeys` prints them). Prod needs each host pinned here or in
+   * knownHostsFile; the lab may leave both out, and then the first key seen is pinned in state.
+   */
+  edgeHostKey: publicKeyLine.optional(),
+  modelHostKey: publicKeyLine.optional(),
+  /** Public half of the deploy key, as the Pis' authorized_keys hold it; `npm run doctor` checks the private key against it. */
+  sshPublicKey: publicKeyLine.optional(),
 });
+
+/** Every key of the stack schema, as Pulumi.<stack>.yaml names it without the namespace. */
+export const STACK_CONFIG_KEYS = stackSchema.keyof().options;
+
+/** Keys that hold a secret: the program reads them with getSecret, and only their presence is validated. */
+export const SECRET_CONFIG_KEYS: readonly string[] = ["sshPrivateKey"];
 
 /** A managed Pi as the providers reach it. */
 export interface HostSpec {
@@ -62,7 +83,60 @@ export interface StackConfig {
   };
 }
 
-const key = (name: string) => `${CONFIG_NAMESPACE}:${name}`;
+/** The full stack key (`okome-cache:edgeHostKey`) of a setting. */
+export const key = (name: string) => `${CONFIG_NAMESPACE}:${name}`;
+
+/** The managed hosts by the keys that address and pin them. */
+export const PINNED_HOSTS = [
+  { name: "okome-edge", role: "edge", addressKey: "edgeAddress", hostKeyKey: "edgeHostKey" },
+  { name: "okome-model", role: "model", addressKey: "modelAddress", hostKeyKey: "modelHostKey" },
+] as const;
+const [EDGE, MODEL] = PINNED_HOSTS;
+
+/** What the validation knows of the stack beyond its settings. */
+export interface ValidationContext {
+  /** The stack's name, for the fix commands in messages; `<stack>` when unknown. */
+  readonly stack?: string;
+}
+
+/**
+ * Prod connects only to a host key it was told: each host needs its HostKey key or an entry in
+ * knownHostsFile (read here, so a missing file or entry fails before any resource is registered).
+ */
+function hostKeyPinIssues(raw: Record<string, unknown>, context: ValidationContext): Issue[] {
+  if (raw.environment !== "prod") return [];
+  const issues: Issue[] = [];
+  let knownHosts: string | undefined;
+  if (typeof raw.knownHostsFile === "string") {
+    const file = expandHome(raw.knownHostsFile);
+    try {
+      knownHosts = readFileSync(file, "utf8");
+    } catch (e) {
+      issues.push({
+        path: key("knownHostsFile"),
+        reason: `cannot read ${file} (${(e as Error).message}); prod takes host keys from it`,
+      });
+    }
+  }
+  for (const host of PINNED_HOSTS) {
+    const address = raw[host.addressKey];
+    if (raw[host.hostKeyKey] !== undefined) continue;
+    if (
+      knownHosts !== undefined &&
+      typeof address === "string" &&
+      pinnedHostKeys(knownHosts, address, CONFIG_SET_DEFAULTS.port).length > 0
+    )
+      continue;
+    issues.push({
+      path: key(host.hostKeyKey),
+      reason:
+        `is required for prod: the ${host.role} Pi's host key is pinned neither here nor in knownHostsFile. ` +
+        `Run \`npm run hostkeys -- --stack ${context.stack ?? "<stack>"}\`, compare the fingerprint with the Pi's console, ` +
+        `and run the \`pulumi config set\` command it prints`,
+    });
+  }
+  return issues;
+}
 
 /** Rules that span keys; checked even when other keys are malformed, so all issues come at once. */
 function crossKeyIssues(raw: Record<string, unknown>): Issue[] {
@@ -84,7 +158,10 @@ function crossKeyIssues(raw: Record<string, unknown>): Issue[] {
 }
 
 /** Every problem in the raw settings, each named by its full config key. */
-export function validateStackConfig(raw: Record<string, unknown>): Issue[] {
+export function validateStackConfig(
+  raw: Record<string, unknown>,
+  context: ValidationContext = {},
+): Issue[] {
   const parsed = stackSchema.safeParse(raw);
   const schemaIssues = parsed.success
     ? []
@@ -92,19 +169,22 @@ export function validateStackConfig(raw: Record<string, unknown>): Issue[] {
         path: key(i.path.join(".")),
         reason: i.code === "invalid_type" && i.input === undefined ? "is required" : i.message,
       }));
-  return [...schemaIssues, ...crossKeyIssues(raw)];
+  return [...schemaIssues, ...crossKeyIssues(raw), ...hostKeyPinIssues(raw, context)];
 }
 
 /** Validates the raw settings (throwing once with every issue) and shapes them for the components. */
-export function parseStackConfig(raw: Record<string, unknown>): StackConfig {
-  assertNoIssues(`stack config (${CONFIG_NAMESPACE})`, validateStackConfig(raw));
+export function parseStackConfig(
+  raw: Record<string, unknown>,
+  context: ValidationContext = {},
+): StackConfig {
+  assertNoIssues(`stack config (${CONFIG_NAMESPACE})`, validateStackConfig(raw, context));
   const c = stackSchema.parse(raw);
   const [orchHost, orchPort] = c.orchestrator.split(":");
   return {
     environment: c.environment,
     vip: c.vip,
-    edge: { name: "okome-edge", address: c.edgeAddress, hostKey: c.edgeHostKey },
-    model: { name: "okome-model", address: c.modelAddress, hostKey: c.modelHostKey },
+    edge: { name: EDGE.name, address: c.edgeAddress, hostKey: c.edgeHostKey },
+    model: { name: MODEL.name, address: c.modelAddress, hostKey: c.modelHostKey },
     orchestrator: { host: orchHost, port: Number(orchPort) },
     ssh: {
       user: c.sshUser,

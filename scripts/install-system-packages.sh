@@ -8,6 +8,10 @@ packages=(
   openssh-server # providers/ tests start their own sshd on 127.0.0.1 (never the system one)
   shellcheck
   iproute2       # the model cache's host scripts check bind addresses with `ip` (test/unit/redisScripts)
+  # create-golden-image.sh and its test (test/lab/golden-image.test.ts): loop-backed cards
+  fdisk parted e2fsprogs util-linux
+  dosfstools mtools # the card's FAT boot partition, written without mounting (this kernel has no vfat)
+  qemu-system-x86   # boots the restored card
 )
 
 missing=()

@@ -16,12 +16,15 @@
 # Safety: the device must be a whole disk, none of its partitions mounted or used as swap or
 # by LVM/RAID, not the disk holding /, /boot or /boot/firmware of this machine, removable or
 # on a USB/MMC bus (--allow-fixed overrides only that), and at most --max-size (default
-# 512G); writing asks for the device path to be typed back unless --yes.
+# 512G); writing asks for the device path to be typed back unless --yes. --allow-loop also
+# accepts a loop device over an image file (a card image, for trials and tests: losetup
+# --find --show card.img); every other check still applies to it.
 set -euo pipefail
 
 MAX_SIZE=512G
 YES=0
 ALLOW_FIXED=0
+ALLOW_LOOP=0
 SHRINK=1
 GENERALIZE=1
 GROW=1
@@ -33,6 +36,7 @@ SHRINK_MARGIN_MIB=256
 CLEANUP_MOUNTS=()
 CLEANUP_LOOPS=()
 LOOP=''
+LOOP_FILE=''
 MNT=
 
 log() { printf '[golden-image] %s\n' "$*" >&2; }
@@ -57,7 +61,7 @@ usage() {
 require_tools() {
   local t
   for t in lsblk findmnt blkid blockdev sfdisk losetup e2fsck resize2fs dumpe2fs sha256sum dd \
-    partprobe numfmt; do
+    partprobe partx numfmt; do
     command -v "$t" >/dev/null || die "missing tool: $t (apt install util-linux fdisk e2fsprogs parted coreutils)"
   done
 }
@@ -80,7 +84,15 @@ check_device() {
   dev=$(readlink -f "$dev")
   name=$(basename "$dev")
   type=$(lsblk -n -d -o TYPE "$dev" 2>/dev/null) || die "lsblk cannot read $dev (no medium in the reader?)"
-  [ "$type" = disk ] || die "$dev is a $type, not a whole disk (give /dev/sdX or /dev/mmcblkN)"
+  case "$type" in
+    disk) ;;
+    loop)
+      [ "$ALLOW_LOOP" -eq 1 ] ||
+        die "$dev is a loop, not a whole disk (give /dev/sdX or /dev/mmcblkN, or --allow-loop for a card image)"
+      check_loop "$dev"
+      ;;
+    *) die "$dev is a $type, not a whole disk (give /dev/sdX or /dev/mmcblkN)" ;;
+  esac
 
   local system_path sys_disk
   for system_path in / /boot /boot/firmware /usr /var; do
@@ -88,6 +100,7 @@ check_device() {
     [ "$sys_disk" != "$dev" ] || die "$dev holds this machine's $system_path: refusing"
   done
 
+  add_partition_nodes "$dev"
   mounts=$(lsblk -n -o MOUNTPOINTS "$dev" 2>/dev/null || lsblk -n -o MOUNTPOINT "$dev")
   [ -z "$(tr -d '[:space:]' <<<"$mounts")" ] ||
     die "$dev has mounted partitions ($(echo "$mounts" | xargs)); unmount them first"
@@ -101,13 +114,62 @@ check_device() {
   max=$(size_bytes "$MAX_SIZE")
   [ "$size" -le "$max" ] ||
     die "$dev is $(numfmt --to=iec "$size"), larger than --max-size $MAX_SIZE: not an SD card?"
-  if [ "$ALLOW_FIXED" -eq 0 ] && [ "$(cat "/sys/block/$name/removable" 2>/dev/null || echo 0)" != 1 ]; then
+  if [ "$type" = disk ] && [ "$ALLOW_FIXED" -eq 0 ] && [ "$(cat "/sys/block/$name/removable" 2>/dev/null || echo 0)" != 1 ]; then
     case "$(lsblk -n -d -o TRAN "$dev" 2>/dev/null)" in
       usb | mmc) ;;
       *) [[ "$name" == mmcblk* ]] || die "$dev is a fixed, non-USB disk; pass --allow-fixed if it really is the card" ;;
     esac
   fi
-  log "$dev: $(lsblk -n -d -o SIZE,MODEL,TRAN "$dev" | xargs)"
+  log "$dev: $(lsblk -n -d -o SIZE,MODEL,TRAN "$dev" | xargs)${LOOP_FILE:+ (loop over $LOOP_FILE)}"
+}
+
+# A loop stands in for a card only over an image file: over a block device it would get past
+# the checks on that disk, and a second loop over the same file (mount -o loop,offset=...)
+# could hold a mounted filesystem that the checks on this device do not see.
+check_loop() {
+  local dev=$1 others
+  LOOP_FILE=$(losetup -n -O BACK-FILE "$dev" 2>/dev/null | sed 's/[[:space:]]*$//')
+  [ -f "$LOOP_FILE" ] ||
+    die "$dev is backed by '${LOOP_FILE:-nothing}', not an image file: --allow-loop takes a loop over a regular file only"
+  others=$(losetup -n -O NAME -j "$LOOP_FILE" | { grep -vxF "$dev" || true; } | xargs)
+  [ -z "$others" ] || die "$LOOP_FILE (behind $dev) is also attached as $others: detach it (losetup -d) first"
+}
+
+# The device node of partition <num> of <dev>. Without udev, or with a kernel that cannot read
+# a DOS table (CONFIG_MSDOS_PARTITION off), partitions of a disk or loop get no nodes of their
+# own: partx then adds them to the kernel from the table as read in user space.
+partition_node() {
+  local dev=$1 num=$2 name sys node i
+  name=$(basename "$dev")
+  for ((i = 0; i < 50; i++)); do
+    for sys in /sys/class/block/"$name"/*/partition; do
+      [ "$(cat "$sys" 2>/dev/null)" = "$num" ] || continue
+      node=/dev/$(basename "$(dirname "$sys")")
+      if [ -b "$node" ]; then
+        echo "$node"
+        return 0
+      fi
+    done
+    [ "$i" -gt 0 ] || partx -a "$dev" 2>/dev/null || true
+    sleep 0.1
+  done
+  die "$dev has no device node for partition $num, even after partx -a $dev (see sfdisk -l $dev)"
+}
+
+# The mount, swap and holder checks only see partitions the kernel knows about.
+add_partition_nodes() {
+  local num
+  for num in $(sfdisk -q -l -o Device "$1" 2>/dev/null | tail -n +2 | grep -o '[0-9]*$'); do
+    partition_node "$1" "$num" >/dev/null
+  done
+}
+
+# Give the kernel a rewritten table. partprobe updates its partitions one by one (BLKPG), so
+# this works where the kernel cannot parse the table itself; its stderr has udev noise.
+reread_partitions() {
+  local out
+  out=$(partprobe "$1" 2>&1) || die "partprobe $1 failed, the kernel keeps the old partitions: $out"
+  udevadm settle 2>/dev/null || true
 }
 
 confirm() {
@@ -168,13 +230,19 @@ last_partition_number() { sfdisk -q -l -o Device "$1" | tail -n +2 | wc -l; }
 # pishrink-style: shrink the last (root, ext4) filesystem to its minimum plus a margin,
 # then the partition, then the file. MBR only (Raspberry Pi OS cards are MBR).
 shrink() {
-  local img=$1 part label num start block_size block_count new_blocks max_blocks part_sectors
+  local img=$1 part label num start end block_size block_count new_blocks max_blocks part_sectors
   label=$(sfdisk --dump "$img" | sed -n 's/^label: //p')
   [ "$label" = dos ] || {
     log "partition table is $label, not dos: not shrinking"
     return 0
   }
   num=$(last_partition_number "$img")
+  # Truncating after a partition that is not the last on disk would cut off the ones behind it.
+  end=$(sfdisk -q -l -o End "$img" | tail -n1 | tr -d ' ')
+  [ $(((end + 1) * 512)) -eq "$(used_bytes "$img")" ] || {
+    log "partition $num is not the last one on disk: not shrinking"
+    return 0
+  }
   attach_partition "$img" "$num"
   part=$LOOP
   [ "$(blkid -o value -s TYPE "$part")" = ext4 ] || {
@@ -262,10 +330,9 @@ verify() {
 grow() {
   local dev=$1 num part
   num=$(last_partition_number "$dev")
-  echo ",+" | sfdisk -q --no-reread -N "$num" "$dev" >&2
-  partprobe "$dev"
-  udevadm settle 2>/dev/null || sleep 1
-  part=$(lsblk -n -l -o PATH "$dev" | tail -n1)
+  echo ",+" | sfdisk -q --no-reread --no-tell-kernel -N "$num" "$dev" >&2
+  reread_partitions "$dev"
+  part=$(partition_node "$dev" "$num")
   e2fsck -f -y "$part" >&2 || [ $? -le 1 ] || die "e2fsck failed on $part"
   resize2fs "$part" >&2
   log "root filesystem grown to fill $dev"
@@ -274,7 +341,7 @@ grow() {
 set_hostname() {
   local dev=$1 name=$2 part root
   [[ "$name" =~ ^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$ ]] || die "invalid host name '$name'"
-  part=$(lsblk -n -l -o PATH "$dev" | tail -n1)
+  part=$(partition_node "$dev" "$(last_partition_number "$dev")")
   mount_tmp "$part"
   root=$MNT
   echo "$name" >"$root/etc/hostname"
@@ -299,8 +366,7 @@ restore() {
   sum_dev=$(sha_prefix "$dev" "$bytes")
   [ "$sum_dev" = "$sum_img" ] || die "read-back of $dev differs from the image: bad card?"
   log "write verified: sha256 $sum_dev"
-  partprobe "$dev"
-  udevadm settle 2>/dev/null || sleep 1
+  reread_partitions "$dev"
   [ "$GROW" -eq 0 ] || grow "$dev"
   [ -z "$HOSTNAME_SET" ] || set_hostname "$dev" "$HOSTNAME_SET"
   sync
@@ -314,6 +380,7 @@ main() {
     case "$1" in
       --yes) YES=1 ;;
       --allow-fixed) ALLOW_FIXED=1 ;;
+      --allow-loop) ALLOW_LOOP=1 ;;
       --no-shrink) SHRINK=0 ;;
       --keep-identity) GENERALIZE=0 ;;
       --no-grow) GROW=0 ;;

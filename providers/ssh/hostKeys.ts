@@ -109,3 +109,9 @@ export function knownHostKeys(
   }
   return { keys, revoked };
 }
+
+/** The keys known_hosts pins for `address:port` that are not also revoked there. */
+export function pinnedHostKeys(text: string, address: string, port: number): HostKey[] {
+  const found = knownHostKeys(text, address, port);
+  return found.keys.filter((k) => !found.revoked.some((r) => sameKey(r, k)));
+}

@@ -5,16 +5,23 @@
  * its own with only loopback up: an SSH attempt to a Pi fails at once and cannot leave the
  * machine. No SSH is the claim; the providers' $OKOME_SSH_LOG is the witness, and a control
  * run that does try SSH (to loopback) shows the witness would see it. Needs root (ip netns).
+ *
+ * The real Pis' host keys are not known here, and prod refuses an unpinned host (issue 9): these
+ * stacks pin fixture keys (generated per run) over whatever Pulumi.prod.yaml pins, and one case
+ * removes the pins to show that the preview then fails naming the keys to set.
  */
 import { strict as assert } from "node:assert";
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
+import { EmptyNetns } from "../support/netns";
 import { PulumiStack, REPO, RunResult } from "../support/pulumiStack";
 import { sshEvents } from "../support/sshLog";
 
 const PROD_SETTINGS = path.join(REPO, "Pulumi.prod.yaml");
 const MISSING_KEY = "/nonexistent/okome-ci-runner/okome_deploy";
+const HOST_KEY_SETTINGS = ["okome-cache:edgeHostKey", "okome-cache:modelHostKey"];
 
 /** The `okome-cache:` settings of a stack file, as `pulumi preview --json` reports config. */
 function settingsOf(file: string): Record<string, string> {
@@ -31,22 +38,31 @@ interface Step {
 
 describe("prod stack: pulumi preview opens no SSH (as PR CI runs it)", function () {
   this.timeout(180_000);
-  /** Named by this process, so a later run can remove what a killed one left. */
-  const netns = `okome-pv-${process.pid}`;
+  let netns: EmptyNetns;
   const committed = fs.readFileSync(PROD_SETTINGS);
   const stackFilesBefore = fs.readdirSync(REPO).filter((f) => /^Pulumi\..+\.yaml$/.test(f));
   const stacks: PulumiStack[] = [];
+  /** Fixture host keys (`type base64`) by setting: stand-ins for the Pis' real keys. */
+  let fixtureHostKeys: Record<string, string>;
 
-  /** A stack set up exactly from Pulumi.prod.yaml, then `config` on top of the copy. */
-  const prodStack = async (config: Record<string, string> = {}) => {
+  /**
+   * A stack set up exactly from Pulumi.prod.yaml, then with the fixture host keys pinned (or,
+   * when `pinned` is false, no pins at all) and `config` on top of the copy.
+   */
+  const prodStack = async (config: Record<string, string> = {}, pinned = true) => {
     const stack = await PulumiStack.create({
       prefix: "pv",
       passphrase: "okome-prod-preview-test",
       settingsFrom: PROD_SETTINGS,
-      netns,
+      netns: netns.name,
     });
     stacks.push(stack);
-    const all = { "okome-cache:sshPrivateKeyPath": MISSING_KEY, ...config };
+    if (!pinned) for (const key of HOST_KEY_SETTINGS) ok(await stack.run(["config", "rm", key]));
+    const all = {
+      "okome-cache:sshPrivateKeyPath": MISSING_KEY,
+      ...(pinned ? fixtureHostKeys : {}),
+      ...config,
+    };
     for (const [key, value] of Object.entries(all))
       ok(await stack.run(["config", "set", key, value]));
     return stack;
@@ -55,20 +71,22 @@ describe("prod stack: pulumi preview opens no SSH (as PR CI runs it)", function 
 
   before(() => {
     assert.ok(!fs.existsSync(MISSING_KEY), `${MISSING_KEY} must not exist`);
-    for (const ns of execFileSync("ip", ["netns", "list"], { encoding: "utf8" }).split("\n")) {
-      const pid = /^okome-pv-(\d+)\b/.exec(ns)?.[1];
-      if (pid && !fs.existsSync(`/proc/${pid}`))
-        spawnSync("ip", ["netns", "del", `okome-pv-${pid}`]);
-    }
-    execFileSync("ip", ["netns", "add", netns]);
-    execFileSync("ip", ["-n", netns, "link", "set", "lo", "up"]);
+    const keyDir = fs.mkdtempSync(path.join(os.tmpdir(), "okome-pv-keys-"));
+    fixtureHostKeys = Object.fromEntries(
+      HOST_KEY_SETTINGS.map((setting, i) => {
+        const file = path.join(keyDir, `host-${i}`);
+        execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "fixture", "-f", file]);
+        return [setting, fs.readFileSync(`${file}.pub`, "utf8").split(" ").slice(0, 2).join(" ")];
+      }),
+    );
+    fs.rmSync(keyDir, { recursive: true });
+    netns = new EmptyNetns("okome-pv");
     // The namespace has loopback and nothing else: the Pis' addresses are unreachable in it.
-    const route = spawnSync("ip", ["netns", "exec", netns, "ip", "-o", "route", "get", "192.168.86.19"], { encoding: "utf8" }); // prettier-ignore
-    assert.notEqual(route.status, 0, `192.168.86.19 must not route in ${netns}: ${route.stdout}`);
+    assert.ok(!netns.routes("192.168.86.19"), `192.168.86.19 must not route in ${netns.name}`);
   });
   after(() => {
     for (const stack of stacks) stack.remove();
-    spawnSync("ip", ["netns", "del", netns]);
+    netns?.remove();
   });
 
   it("preview succeeds and plans the ModelCacheNode children with the prod values", async () => {
@@ -81,6 +99,7 @@ describe("prod stack: pulumi preview opens no SSH (as PR CI runs it)", function 
     assert.ok(Object.keys(expected).length >= 9, "Pulumi.prod.yaml was read");
     assert.deepEqual(plan.config, {
       ...expected,
+      ...fixtureHostKeys,
       "okome-cache:sshPrivateKeyPath": MISSING_KEY,
     });
 
@@ -105,6 +124,7 @@ describe("prod stack: pulumi preview opens no SSH (as PR CI runs it)", function 
         port: 22,
         user: "okome",
         privateKeyPath: MISSING_KEY,
+        hostKey: fixtureHostKeys["okome-cache:modelHostKey"],
       });
 
     // The same preview as text: the node's outputs carry the prod memory budget.
@@ -154,6 +174,17 @@ describe("prod stack: pulumi preview opens no SSH (as PR CI runs it)", function 
     assert.notEqual(r.code, 0, r.output);
     assert.match(r.output, /stack config \(okome-cache\): 1 invalid setting/);
     assert.match(r.output, /- okome-cache:vip: must be an IPv4 address/);
+    assert.doesNotMatch(r.output, /ModelCacheNode|ConfigSet|SecretPassword/);
+    assert.equal(r.sshLog, "");
+  });
+
+  it("without pinned host keys, the preview fails naming both keys, before any resource", async () => {
+    const stack = await prodStack({}, false);
+    const r = await stack.run(["preview"]);
+    assert.notEqual(r.code, 0, r.output);
+    assert.match(r.output, /stack config \(okome-cache\): 2 invalid settings/);
+    for (const setting of HOST_KEY_SETTINGS)
+      assert.match(r.output, new RegExp(`- ${setting}: is required for prod: .*npm run hostkeys -- --stack ${stack.name}`)); // prettier-ignore
     assert.doesNotMatch(r.output, /ModelCacheNode|ConfigSet|SecretPassword/);
     assert.equal(r.sshLog, "");
   });
