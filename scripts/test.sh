@@ -1,35 +1,43 @@
 #!/usr/bin/env bash
-# The README's test command: installs everything on a fresh machine, then runs every test.
+# The README's test command: installs everything on a fresh machine, then runs every test,
+# printing each suite's time so the CI budget (45 minutes) stays visible.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib/prepare.sh
 source scripts/lib/prepare.sh
 
-step "static checks: types, lint, format, shell"
-npm run --silent typecheck
-npm run --silent lint
-npm run --silent format:check
-git ls-files -z '*.sh' .ci/run | xargs -0 shellcheck -x
+total_started=$SECONDS
+# suite NAME COMMAND...: runs one suite and prints how long it took.
+suite() {
+  local name=$1 started=$SECONDS
+  shift
+  step "$name"
+  "$@"
+  echo "[test] $name: $((SECONDS - started)) s"
+}
 
-step "unit tests and the real Pulumi engine"
-npx mocha 'test/unit/**/*.test.ts' 'test/okome/**/*.test.ts' 'test/toolchain/**/*.test.ts' 'test/loopback/**/*.test.ts' 'test/preview/**/*.test.ts'
+suite "static checks: types, lint, format, shell" sh -c \
+  "npm run --silent typecheck && npm run --silent lint && npm run --silent format:check &&
+   git ls-files -z '*.sh' .ci/run | xargs -0 shellcheck -x"
 
-step "lab lifecycle, both drivers (ends with the lab down)"
-npx mocha test/lab/lab-lifecycle.test.ts
+suite "unit tests, host scripts, loopback sshd and the real Pulumi engine" \
+  npx mocha 'test/unit/**/*.test.ts' 'test/okome/**/*.test.ts' 'test/toolchain/**/*.test.ts' \
+  'test/loopback/**/*.test.ts' 'test/preview/**/*.test.ts'
+
+suite "lab lifecycle, both drivers (ends with the lab down)" npx mocha test/lab/lab-lifecycle.test.ts
 
 # Needs the golden image the lifecycle's bring-up built; runs its own qemu (loopback only)
 # while no lab VM holds a core.
-step "golden image procedure: capture, restore, boot on loop-backed cards"
-golden_started=$SECONDS
-npx mocha test/lab/golden-image.test.ts
-echo "[test] golden image test: $((SECONDS - golden_started)) s"
+suite "golden image procedure: capture, restore, boot on loop-backed cards" \
+  npx mocha test/lab/golden-image.test.ts
 
-step "lab up (qemu, the lab of record)"
-bash lab/lab.sh up --driver qemu
+suite "lab up (qemu, the lab of record)" bash lab/lab.sh up --driver qemu
 trap 'bash lab/lab.sh down' EXIT
 
-step "config transactions and the model cache on the lab, with the real pulumi"
-npx mocha --timeout 900000 test/lab/config-set.test.ts test/lab/model-cache.test.ts test/lab/hostkeys.test.ts
+# The hardening test reboots the edge: on qemu that is a real kernel's reboot.
+suite "config transactions (and their hardening), the model cache and host keys on the lab" \
+  npx mocha --timeout 900000 test/lab/config-set.test.ts \
+  test/lab/config-set-hardening.test.ts test/lab/model-cache.test.ts test/lab/hostkeys.test.ts
 
-step "the README's main command on the lab stack"
-bash scripts/lab-deploy.sh
+suite "the README's main command on the lab stack" bash scripts/lab-deploy.sh
+echo "[test] all suites: $((SECONDS - total_started)) s"
