@@ -29,6 +29,7 @@ raw.sshPrivateKey = settings.getSecret("sshPrivateKey") === undefined ? undefine
 
 const modelCacheConfig = readModelCacheConfig({
   modelAddress: settings.get("modelAddress"),
+  vip: settings.get("vip"),
   ...Object.fromEntries(Object.values(MODEL_CACHE_CONFIG_KEYS).map((k) => [k, settings.get(k)])),
 });
 // Every bad key at once, before any resource is registered.
@@ -68,4 +69,5 @@ export const modelCacheMonitorUser = modelCache.monitorUsername;
 export const modelCacheMonitorPassword = modelCache.monitorPassword;
 export const modelCacheMaxmemory = modelCache.maxmemory;
 export const modelCacheMaxmemoryPolicy = modelCache.maxmemoryPolicy;
+export const modelCacheExporter = modelCache.exporter;
 export const modelCacheExporterUrl = modelCache.exporterUrl;
