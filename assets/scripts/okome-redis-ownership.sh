@@ -6,9 +6,9 @@
 #    of our own: they replace Debian's (redis-server registers redis.conf redis:redis 640), and
 #    with an entry in place redis-tools' postinst no longer sets the dir redis:redis 2770.
 #  - $REDIS_ACL root:redis 0640 (no package ships it, so no statoverride).
-#  - $OKOME_SECRETS_DIR root:root 0700 when it exists (the config set creates it so);
-#    $EXPORTER_SECRETS_DIR root:prometheus 0750, created here: the exporter's set runs later and
-#    can only create root-owned dirs.
+#  - $OKOME_SECRETS_DIR root:root 0700 and $EXPORTER_SECRETS_DIR root:prometheus 0750, created
+#    here if missing: the sets that write into them run later, and a set creates root-owned dirs
+#    only, with the mode its provider gives them.
 # A path that is a symlink is refused, never followed. Idempotent: the activation of the
 # scripts' config set, which runs before the config set writes into $REDIS_CONF_DIR.
 #
@@ -51,9 +51,13 @@ override root "$REDIS_GROUP" "$REDIS_CONF_DIR_MODE" "$REDIS_CONF_DIR"
 override root "$REDIS_GROUP" "$REDIS_CONF_MODE" "$REDIS_CONF"
 own root "$REDIS_GROUP" "$REDIS_CONF_MODE" "$REDIS_ACL"
 
-own root root "$OKOME_SECRETS_DIR_MODE" "$OKOME_SECRETS_DIR"
+# A dir of mode `mode` (made if missing), then its owner and mode as given.
+secrets_dir() {
+  no_link "$4"
+  [ -d "$4" ] || mkdir -m "$3" -- "$4"
+  own "$@"
+}
+secrets_dir root root "$OKOME_SECRETS_DIR_MODE" "$OKOME_SECRETS_DIR"
 if getent group "$EXPORTER_GROUP" >/dev/null; then
-  no_link "$EXPORTER_SECRETS_DIR"
-  [ -d "$EXPORTER_SECRETS_DIR" ] || mkdir -m "$EXPORTER_SECRETS_DIR_MODE" -- "$EXPORTER_SECRETS_DIR"
-  own root "$EXPORTER_GROUP" "$EXPORTER_SECRETS_DIR_MODE" "$EXPORTER_SECRETS_DIR"
+  secrets_dir root "$EXPORTER_GROUP" "$EXPORTER_SECRETS_DIR_MODE" "$EXPORTER_SECRETS_DIR"
 fi

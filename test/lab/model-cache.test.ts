@@ -136,9 +136,13 @@ describe("ModelCacheNode on the lab's okome-model (real pulumi)", function () {
   });
 
   it("keeps that ownership when the redis packages' postinst runs again (an upgrade), and Redis still reads its config", () => {
-    sh(
-      "sudo -n /var/lib/dpkg/info/redis-tools.postinst configure && sudo -n /var/lib/dpkg/info/redis-server.postinst configure",
-    );
+    // As dpkg runs them on an upgrade from the installed version (redis-server's then restarts
+    // Redis, which must read its root-owned config as the redis user).
+    for (const pkg of ["redis-tools", "redis-server"]) {
+      sh(
+        `sudo -n env DPKG_MAINTSCRIPT_PACKAGE=${pkg} DPKG_MAINTSCRIPT_NAME=postinst DPKG_MAINTSCRIPT_ARCH=$(dpkg --print-architecture) /var/lib/dpkg/info/${pkg}.postinst configure "$(dpkg-query -W -f='\${Version}' ${pkg})"`,
+      );
+    }
     assert.deepEqual(ownership(), OWNERSHIP);
     assert.deepEqual(statoverrides(), STATOVERRIDES);
     assert.match(
@@ -238,10 +242,11 @@ describe("ModelCacheNode on the lab's okome-model (real pulumi)", function () {
 
   it("a restart-only setting Redis cannot start with fails the up and leaves Redis running on the previous one", async () => {
     // The unit refuses to start with io-threads 3, as it would on a setting the candidate (no TCP,
-    // no unit) cannot catch. Runtime drop-in: gone at the lab host's next boot at the latest.
+    // no unit) cannot catch. "+": outside the unit's sandbox (NoExecPaths), which would refuse
+    // the shell itself. Runtime drop-in: gone at the lab host's next boot at the latest.
     const dropIn = "/run/systemd/system/redis-server.service.d/okome-test-refuse.conf";
     sh(
-      `sudo -n mkdir -p ${path.dirname(dropIn)} && printf '%s\\n' '[Service]' 'ExecStartPre=/bin/sh -c "! grep -qx \\"io-threads 3\\" /etc/redis/redis.conf"' | sudo -n tee ${dropIn} >/dev/null && sudo -n systemctl daemon-reload`,
+      `sudo -n mkdir -p ${path.dirname(dropIn)} && printf '%s\\n' '[Service]' 'ExecStartPre=+/bin/sh -c "! grep -qx \\"io-threads 3\\" /etc/redis/redis.conf"' | sudo -n tee ${dropIn} >/dev/null && sudo -n systemctl daemon-reload`,
     );
     try {
       ok(await stack.run(["config", "set", "okome-cache:redisExtraOptions", '["io-threads 3"]']));
