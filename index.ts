@@ -49,4 +49,5 @@ export const modelCacheMonitorUser = modelCache.monitorUsername;
 export const modelCacheMonitorPassword = modelCache.monitorPassword;
 export const modelCacheMaxmemory = modelCache.maxmemory;
 export const modelCacheMaxmemoryPolicy = modelCache.maxmemoryPolicy;
+export const modelCacheExporter = modelCache.exporter;
 export const modelCacheExporterUrl = modelCache.exporterUrl;

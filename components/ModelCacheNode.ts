@@ -40,6 +40,8 @@ export class ModelCacheNode extends pulumi.ComponentResource {
   readonly monitorPassword: pulumi.Output<string>;
   readonly maxmemory: pulumi.Output<string>;
   readonly maxmemoryPolicy: pulumi.Output<MaxmemoryPolicy>;
+  /** Whether the Prometheus exporter runs. */
+  readonly exporter: pulumi.Output<boolean>;
   /** The exporter's metrics URL, or undefined when it is off. */
   readonly exporterUrl: pulumi.Output<string | undefined>;
 
@@ -107,6 +109,7 @@ export class ModelCacheNode extends pulumi.ComponentResource {
     this.monitorPassword = pulumi.secret(passwords[RESERVED_USERS.monitor]);
     this.maxmemory = pulumi.output(a.maxmemory);
     this.maxmemoryPolicy = pulumi.output(a.maxmemoryPolicy);
+    this.exporter = pulumi.output(a.exporter);
     this.exporterUrl = pulumi.output(
       a.exporter ? `http://${a.host.address}:${a.exporterPort}/metrics` : undefined,
     );
@@ -120,6 +123,7 @@ export class ModelCacheNode extends pulumi.ComponentResource {
       monitorPassword: this.monitorPassword,
       maxmemory: this.maxmemory,
       maxmemoryPolicy: this.maxmemoryPolicy,
+      exporter: this.exporter,
       exporterUrl: this.exporterUrl,
     });
   }

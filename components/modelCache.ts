@@ -77,9 +77,22 @@ export const RESERVED_USERS = {
   monitor: "okome-monitor",
 } as const;
 
-/** What the monitor user may run: the commands redis_exporter 1.45 sends, minus key access. */
+/**
+ * What the admin user may run, and nothing else (no keys, no channels): exactly what the
+ * okome-redis-* scripts send over the unix socket. PING checks the login, CONFIG GET and ACL LIST
+ * compare the running server with the candidate, CONFIG SET applies settings live, ACL LOAD
+ * reloads users. No CONFIG REWRITE or ACL SAVE (the managed files are the truth), no FLUSHALL,
+ * SHUTDOWN or DEBUG. The validation suite checks the live server grants exactly these.
+ */
+export const ADMIN_COMMANDS = ["ping", "config|get", "config|set", "acl|list", "acl|load"] as const;
+
+/**
+ * What the monitor user may run: the commands redis_exporter 1.45 sends, minus key access, and
+ * ACL DRYRUN, with which the validation suite checks the admin's rights without its password
+ * (it answers allowed or not, and reveals no password hash, unlike ACL GETUSER).
+ */
 const MONITOR_COMMANDS =
-  "-@all +@connection -@admin -@dangerous +info +config|get +slowlog|get +slowlog|len +latency|latest +latency|histogram";
+  "-@all +@connection -@admin -@dangerous +info +config|get +slowlog|get +slowlog|len +latency|latest +latency|histogram +acl|dryrun";
 
 /** Arguments of {@link ModelCacheNode}. */
 export interface ModelCacheNodeArgs {
@@ -94,9 +107,15 @@ export interface ModelCacheNodeArgs {
   readonly hostMemory: string;
   /**
    * IPv4 addresses to listen on besides `host.address`, e.g. `127.0.0.1` for the exporter.
-   * Specific addresses only (no `0.0.0.0`). Applied live. Default {@link MODEL_CACHE_DEFAULTS}.bind.
+   * Specific addresses only (no `0.0.0.0`, not `vip`). Applied live. Default {@link MODEL_CACHE_DEFAULTS}.bind.
    */
   readonly bind?: readonly string[];
+  /**
+   * The tier's floating address, which keepalived may move to this node; `bind` may not list it:
+   * it belongs to the edge, and Redis bound to it would answer whoever holds the VIP. No default:
+   * without it, nothing is checked.
+   */
+  readonly vip?: string;
   /** TCP port, 1-65535. Applied live (Redis 7.0 rebinds without a restart). */
   readonly port?: number;
   /**
@@ -153,8 +172,9 @@ export const MODEL_CACHE_DEFAULTS = {
  */
 export const MAXMEMORY_HOST_SHARE = 0.75;
 
-/** Arguments with every default applied. */
-export type ResolvedModelCacheArgs = Required<ModelCacheSettings>;
+/** Arguments with every default applied (`vip` has none). */
+export type ResolvedModelCacheArgs = Required<Omit<ModelCacheSettings, "vip">> &
+  Pick<ModelCacheSettings, "vip">;
 
 /** Applies {@link MODEL_CACHE_DEFAULTS}; the only place that does. */
 export function resolveModelCacheArgs(args: ModelCacheSettings): ResolvedModelCacheArgs {
@@ -163,6 +183,7 @@ export function resolveModelCacheArgs(args: ModelCacheSettings): ResolvedModelCa
     host: args.host,
     hostMemory: args.hostMemory,
     bind: args.bind ?? d.bind,
+    vip: args.vip,
     port: args.port ?? d.port,
     maxmemory: args.maxmemory ?? d.maxmemory,
     maxmemoryPolicy: args.maxmemoryPolicy ?? d.maxmemoryPolicy,
@@ -230,13 +251,28 @@ const TEMPLATE_DIRECTIVES: Readonly<Record<string, string>> = {
   ),
 };
 
+/**
+ * Redis 7.0 settings whose value is a secret. redis.conf is not a secret file: its content sits
+ * in plaintext in the Pulumi state, in every diff and in the backups, and the redis group reads it.
+ */
+const SECRET_OPTIONS = [
+  "requirepass",
+  "masterauth",
+  "tls-key-file-pass",
+  "tls-client-key-file-pass",
+] as const;
+
 /** Directives that would undo the ACL setup or turn the node into something else. */
 const FORBIDDEN_OPTIONS: Readonly<Record<string, string>> = {
+  ...Object.fromEntries(
+    SECRET_OPTIONS.map((name) => [
+      name,
+      "its value is a secret, and redis.conf is not one: it would sit in plaintext in the Pulumi state, diffs and the host's backups",
+    ]),
+  ),
   include: "would pull in settings okome-cache does not manage",
   user: "users belong in `users` (the aclfile and inline users exclude each other)",
-  requirepass: "would give the disabled default user a password",
   masteruser: "the model cache is a single node, not a replica",
-  masterauth: "the model cache is a single node, not a replica",
   replicaof: "the model cache is a single node, not a replica",
   slaveof: "the model cache is a single node, not a replica",
   "rename-command": "hides commands from the ACL rules instead of denying them",
@@ -345,6 +381,11 @@ export function validateModelCacheArgs(args: ModelCacheSettings): Issue[] {
         reason:
           "must be a specific address: 0.0.0.0 would expose Redis on every interface, the VIP included",
       });
+    } else if (addr === a.vip) {
+      issues.push({
+        path: `bind[${i}]`,
+        reason: `must not be the VIP (${addr}): keepalived moves it between the nodes, and Redis must answer on the node's own address only`,
+      });
     }
   });
   issues.push(...portIssue("port", a.port));
@@ -405,6 +446,8 @@ export interface RenderedFile {
   /** Owner and group; root when absent. */
   readonly owner?: string;
   readonly group?: string;
+  /** Mode of the file's directory when the set creates it; the ConfigSet default (0755) when absent. */
+  readonly dirMode?: string;
   /** The content is a secret: masked in state and diffs. */
   readonly secret?: boolean;
 }
@@ -424,6 +467,19 @@ export interface ModelCacheFiles {
   readonly exporter: readonly RenderedFile[];
 }
 
+/**
+ * Modes okome-redis-ownership keeps (root the owner of each). Redis's config: group redis reads
+ * it, nobody but root writes it or its dir.
+ */
+export const MODEL_CACHE_MODES = {
+  redisConfigDir: "0750",
+  redisConfig: "0640",
+  /** {@link OKOME_SECRETS_DIR}: root only. */
+  secretsDir: "0700",
+  /** The exporter's secrets dir: group prometheus may enter it and read its one file. */
+  exporterSecretsDir: "0750",
+} as const;
+
 /** Paths of the files the node installs besides the platform's own. */
 export const MODEL_CACHE_PATHS = {
   scriptsEnv: "/etc/okome/redis.env",
@@ -431,7 +487,7 @@ export const MODEL_CACHE_PATHS = {
   adminSecret: `${OKOME_SECRETS_DIR}/redis-admin`,
   /** The admin secret the running server last accepted; on tmpfs, since it lives as long as the server. */
   adminAcceptedSecret: "/run/okome/redis-admin-accepted",
-  exporterPasswords: `${OKOME_SECRETS_DIR}/redis-exporter.json`,
+  exporterPasswords: `${REDIS_EXPORTER.secretsDir}/redis-exporter.json`,
 } as const;
 
 /** The addresses Redis listens on: `bind`, then the node's own, once each. */
@@ -493,7 +549,11 @@ export function renderModelCache(
   const a = resolveModelCacheArgs(args);
   const redisConf = renderRedisConf(a);
   const usersAcl = renderTemplate("redis/users.acl.mustache", {
-    admin: { name: RESERVED_USERS.admin, sha256: hashOf(hashes, RESERVED_USERS.admin) },
+    admin: {
+      name: RESERVED_USERS.admin,
+      sha256: hashOf(hashes, RESERVED_USERS.admin),
+      commands: ["-@all", ...ADMIN_COMMANDS.map((c) => `+${c}`)].join(" "),
+    },
     monitor: {
       name: RESERVED_USERS.monitor,
       sha256: hashOf(hashes, RESERVED_USERS.monitor),
@@ -523,6 +583,14 @@ export function renderModelCache(
     adminUser: RESERVED_USERS.admin,
     adminSecretFile: MODEL_CACHE_PATHS.adminSecret,
     adminAcceptedSecretFile: MODEL_CACHE_PATHS.adminAcceptedSecret,
+    restartSettingsFile: MODEL_CACHE_PATHS.restartSettings,
+    configDir: REDIS.configDir,
+    aclFile: REDIS.aclFile,
+    group: REDIS.group,
+    secretsDir: OKOME_SECRETS_DIR,
+    exporterSecretsDir: REDIS_EXPORTER.secretsDir,
+    exporterGroup: REDIS_EXPORTER.group,
+    modes: MODEL_CACHE_MODES,
     scriptsDir: "/usr/local/sbin",
     restartOnly: [...REDIS_RESTART_ONLY].sort().join(" "),
   });
@@ -531,17 +599,23 @@ export function renderModelCache(
     content: readScript(asset),
     mode: "0755",
   });
-  const redisOwned = { mode: "0640", owner: REDIS.user, group: REDIS.group } as const;
+  // Root writes them, Redis only reads them (no CONFIG REWRITE, no ACL SAVE).
+  const redisReadable = {
+    mode: MODEL_CACHE_MODES.redisConfig,
+    owner: "root",
+    group: REDIS.group,
+  } as const;
   return {
     scripts: [
       { path: MODEL_CACHE_PATHS.scriptsEnv, content: scriptsEnv, mode: "0644" },
       script(HOST_SCRIPTS.redisServerCandidate, "okome-redis-server-candidate.sh"),
       script(HOST_SCRIPTS.redisApply, "okome-redis-apply.sh"),
       script(HOST_SCRIPTS.redisRestart, "okome-redis-restart.sh"),
+      script(HOST_SCRIPTS.redisOwnership, "okome-redis-ownership.sh"),
     ],
     config: [
-      { path: REDIS.configFile, content: redisConf, ...redisOwned },
-      { path: REDIS.aclFile, content: usersAcl, ...redisOwned },
+      { path: REDIS.configFile, content: redisConf, ...redisReadable },
+      { path: REDIS.aclFile, content: usersAcl, ...redisReadable },
     ],
     restart: [
       {
@@ -593,6 +667,7 @@ export function renderModelCacheSecrets(
     content: `${JSON.stringify({ [exporterUrl]: secrets.monitorPassword })}\n`,
     mode: "0640",
     group: REDIS_EXPORTER.group,
+    dirMode: MODEL_CACHE_MODES.exporterSecretsDir,
     secret: true,
   };
   return {
@@ -602,6 +677,7 @@ export function renderModelCacheSecrets(
         path: MODEL_CACHE_PATHS.adminSecret,
         content: secrets.adminPassword,
         mode: "0600",
+        dirMode: MODEL_CACHE_MODES.secretsDir,
         secret: true,
       },
     ],
@@ -616,14 +692,20 @@ export function modelCacheCommands(args: ModelCacheSettings) {
   const unit = REDIS_EXPORTER.unit;
   const metrics = `http://${a.host.address}:${a.exporterPort}/metrics`;
   return {
-    // Nothing runs the scripts but the other sets' steps: nothing to reload.
-    scripts: { activate: "true" },
+    // Config ownership must be right before the config set writes into /etc/redis. On delete the
+    // script is already gone and the root-owned layout stays (docs/DECISIONS.md).
+    scripts: {
+      activate: `if [ -x ${HOST_SCRIPTS.redisOwnership} ]; then ${HOST_SCRIPTS.redisOwnership}; fi`,
+    },
     config: {
       validate: HOST_SCRIPTS.redisServerCandidate,
       activate: HOST_SCRIPTS.redisApply,
       verify: `${HOST_SCRIPTS.redisApply} --check`,
     },
-    restart: { activate: HOST_SCRIPTS.redisRestart, verify: `${HOST_SCRIPTS.redisApply} --check` },
+    restart: {
+      activate: HOST_SCRIPTS.redisRestart,
+      verify: `${HOST_SCRIPTS.redisRestart} --check`,
+    },
     exporter: a.exporter
       ? {
           activate: `systemctl enable ${unit} && systemctl restart ${unit}`,

@@ -64,7 +64,8 @@ function parseStringArray(text: string): string[] | undefined {
 }
 
 /**
- * Reads the model cache's settings from raw stack config (`raw` also holds `modelAddress`) and
+ * Reads the model cache's settings from raw stack config (`raw` also holds `modelAddress` and
+ * `vip`, which redisBind may not list) and
  * validates them with the component's own rules, so each problem names the key a user edits.
  * Problems with the address itself are the stack config's to report (components/config.ts).
  */
@@ -99,6 +100,14 @@ export function readModelCacheConfig(raw: RawSettings): ModelCacheConfig {
     const options: Record<string, string> = {};
     lines.forEach((line, i) => {
       const [name, ...rest] = line.split(" ");
+      const first = optionLines[name];
+      if (first !== undefined) {
+        issues.push({
+          path: fullKey("extraOptions", `[${i}]`),
+          reason: `sets "${name}" again (also ${fullKey("extraOptions", `[${first}]`)}): keep one of the two`,
+        });
+        return;
+      }
       optionLines[name] = i;
       if (rest.length > 0) options[name] = rest.join(" ");
       else
@@ -130,6 +139,7 @@ export function readModelCacheConfig(raw: RawSettings): ModelCacheConfig {
   };
   const args: Omit<ModelCacheSettings, "host"> = {
     ...Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)),
+    ...(raw.vip !== undefined && { vip: raw.vip }),
     hostMemory: hostMemory ?? "",
   };
   const host = { name: "model", address: raw.modelAddress ?? "" };

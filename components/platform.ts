@@ -9,6 +9,12 @@ export const REDIS = {
   unit: "redis-server",
   user: "redis",
   group: "redis",
+  /**
+   * The package's config dir. redis-tools' postinst makes it redis:redis 2770 and redis-server's
+   * registers a statoverride making redis.conf redis:redis 640: the service user could then swap
+   * the files root writes for links. okome-redis-ownership replaces both with root:redis.
+   */
+  configDir: "/etc/redis",
   configFile: "/etc/redis/redis.conf",
   /** The path the stock redis.conf suggests (commented out there). */
   aclFile: "/etc/redis/users.acl",
@@ -80,9 +86,10 @@ export const HOST_SCRIPTS = {
   redisServerCandidate: "/usr/local/sbin/okome-redis-server-candidate",
   redisApply: "/usr/local/sbin/okome-redis-apply",
   redisRestart: "/usr/local/sbin/okome-redis-restart",
+  redisOwnership: "/usr/local/sbin/okome-redis-ownership",
 } as const;
 
-/** Root-only directory for secrets that host scripts read (never world- or service-readable). */
+/** Root-only directory (root:root 0700) for secrets that host scripts read. */
 export const OKOME_SECRETS_DIR = "/etc/okome/secrets";
 
 /** Debian's prometheus-redis-exporter 1.45 package. */
@@ -90,6 +97,11 @@ export const REDIS_EXPORTER = {
   unit: "prometheus-redis-exporter",
   /** Sourced by the unit as its EnvironmentFile; the exporter reads REDIS_* variables. */
   defaultsFile: "/etc/default/prometheus-redis-exporter",
-  /** The unit's user; it must be able to read the defaults file (it holds a password). */
+  /** The unit's group: it must be able to read the exporter's password file. */
   group: "prometheus",
+  /**
+   * root:prometheus 0750, holding only the exporter's password file (root:prometheus 0640): the
+   * exporter reads it as user prometheus, which must not reach the root-only secrets dir.
+   */
+  secretsDir: "/etc/okome/prometheus-secrets",
 } as const;

@@ -32,6 +32,7 @@ export function readStackSettings(read: ConfigReader, context: ValidationContext
   const raw = Object.fromEntries(STACK_CONFIG_KEYS.map((k) => [k, read(k)]));
   const modelCache = readModelCacheConfig({
     modelAddress: raw.modelAddress,
+    vip: raw.vip,
     ...Object.fromEntries(Object.values(MODEL_CACHE_CONFIG_KEYS).map((k) => [k, read(k)])),
   });
   return {

@@ -63,7 +63,6 @@ if [ "$(cli PING)" != PONG ]; then
   [ "$(cli PING)" = PONG ] ||
     fail "after ACL LOAD, $REDIS_ADMIN_USER still cannot log in with $REDIS_ADMIN_SECRET"
 fi
-install -D -m 0600 "$REDIS_ADMIN_SECRET" "$REDIS_ADMIN_ACCEPTED"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -109,6 +108,8 @@ if $check; then
   exit 0
 fi
 
+# --check writes nothing: only an apply records what the server accepts.
+install -D -m 0600 "$REDIS_ADMIN_SECRET" "$REDIS_ADMIN_ACCEPTED"
 if ((${#live[@]})); then
   args=()
   for name in "${live[@]}"; do

@@ -20,11 +20,30 @@ describe("ModelCacheNode on the lab's okome-model (real pulumi)", function () {
 
   const ok = (r: RunResult) => assert.equal(r.code, 0, r.output);
   const sh = (command: string) => onHost(host, command).trim();
+  /** Runs `command` as the monitor user (the admin may run INFO no more), over TCP as the exporter does. */
+  const asMonitor = async (...command: string[]) => {
+    const o = await stack.outputs();
+    const c = new Redis({
+      host: String(o.modelCacheAddress),
+      port: Number(o.modelCachePort),
+      username: String(o.modelCacheMonitorUser),
+      password: String(o.modelCacheMonitorPassword),
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+    });
+    c.on("error", () => undefined);
+    try {
+      await c.connect();
+      return String(await c.call(command[0], ...command.slice(1)));
+    } finally {
+      c.disconnect();
+    }
+  };
   /** Redis's run_id: a restart changes it, a live change does not. */
-  const runId = () =>
-    sh(
-      "sudo -n sh -c 'REDISCLI_AUTH=$(cat /etc/okome/secrets/redis-admin) redis-cli -s /run/redis/redis-server.sock --user okome-admin INFO server' | tr -d '\\r' | sed -n 's/^run_id://p'",
-    );
+  const runId = async () => /^run_id:(\w+)/m.exec(await asMonitor("INFO", "server"))?.[1];
+  const configGet = async (name: string) => (await asMonitor("CONFIG", "GET", name)).split(",")[1];
+  /** "mode owner:group path" of each path. */
+  const modes = (...paths: string[]) => sh(`sudo -n stat -c '%a %U:%G %n' ${paths.join(" ")}`);
   const connectApp = async () => {
     const o = await stack.outputs();
     const c = new Redis({
@@ -96,6 +115,43 @@ describe("ModelCacheNode on the lab's okome-model (real pulumi)", function () {
     assert.equal(sh("sudo -n stat -c '%a %U' /etc/okome/secrets/redis-admin"), "600 root");
   });
 
+  const OWNERSHIP = [
+    "750 root:redis /etc/redis",
+    "640 root:redis /etc/redis/redis.conf",
+    "640 root:redis /etc/redis/users.acl",
+    "700 root:root /etc/okome/secrets",
+    "750 root:prometheus /etc/okome/prometheus-secrets",
+    "640 root:prometheus /etc/okome/prometheus-secrets/redis-exporter.json",
+  ];
+  const STATOVERRIDES = ["root redis 750 /etc/redis", "root redis 640 /etc/redis/redis.conf"];
+  const ownership = () => modes(...OWNERSHIP.map((line) => line.split(" ")[2])).split("\n");
+  const statoverrides = () =>
+    sh("sudo -n dpkg-statoverride --list")
+      .split("\n")
+      .filter((line) => line.endsWith(" /etc/redis") || line.includes(" /etc/redis/"));
+
+  it("makes Redis's config root's, readable by group redis, with statoverrides of its own; secrets dirs tight", () => {
+    assert.deepEqual(ownership(), OWNERSHIP);
+    assert.deepEqual(statoverrides(), STATOVERRIDES);
+  });
+
+  it("keeps that ownership when the redis packages' postinst runs again (an upgrade), and Redis still reads its config", () => {
+    // As dpkg runs them on an upgrade from the installed version (redis-server's then restarts
+    // Redis, which must read its root-owned config as the redis user).
+    for (const pkg of ["redis-tools", "redis-server"]) {
+      sh(
+        `sudo -n env DPKG_MAINTSCRIPT_PACKAGE=${pkg} DPKG_MAINTSCRIPT_NAME=postinst DPKG_MAINTSCRIPT_ARCH=$(dpkg --print-architecture) /var/lib/dpkg/info/${pkg}.postinst configure "$(dpkg-query -W -f='\${Version}' ${pkg})"`,
+      );
+    }
+    assert.deepEqual(ownership(), OWNERSHIP);
+    assert.deepEqual(statoverrides(), STATOVERRIDES);
+    assert.match(
+      sh("sudo -n /usr/local/sbin/okome-redis-server-candidate"),
+      /redis-server accepts \/etc\/redis\/redis\.conf/,
+    );
+    assert.equal(sh("systemctl is-active redis-server"), "active");
+  });
+
   it("keeps every password out of the state in plaintext", async () => {
     const o = await stack.outputs();
     const passwords = [
@@ -125,24 +181,24 @@ describe("ModelCacheNode on the lab's okome-model (real pulumi)", function () {
     app = await connectApp();
     const keys = Array.from({ length: 100 }, (_, i) => `okome:lab-test:${i}`);
     for (const k of keys) await app.set(k, `v-${k}`, "PX", 600_000);
-    const before = runId();
+    const before = await runId();
 
     ok(await stack.run(["config", "set", "okome-cache:redisMaxmemory", "300mb"]));
     assert.deepEqual(await planned(), ["update model-cache-config"]);
     ok(await stack.run(["up", "--yes", "--skip-preview"]));
 
-    assert.equal(runId(), before, "Redis was not restarted");
+    assert.equal(await runId(), before, "Redis was not restarted");
     for (const k of keys) assert.equal(await app.get(k), `v-${k}`, `${k} survived`);
     const r = await validates();
     assert.match(r.output, /^PASS model-cache: maxmemory is 300mb/m);
   });
 
   it("a port change is applied live too: the keys answer on the new port", async () => {
-    const before = runId();
+    const before = await runId();
     ok(await stack.run(["config", "set", "okome-cache:redisPort", "6380"]));
     assert.deepEqual(await planned(), ["update model-cache-config", "update model-cache-exporter"]);
     ok(await stack.run(["up", "--yes", "--skip-preview"]));
-    assert.equal(runId(), before, "Redis was not restarted");
+    assert.equal(await runId(), before, "Redis was not restarted");
     const moved = await connectApp();
     assert.equal(await moved.get("okome:lab-test:0"), "v-okome:lab-test:0");
     moved.disconnect();
@@ -150,7 +206,7 @@ describe("ModelCacheNode on the lab's okome-model (real pulumi)", function () {
   });
 
   it("a config Redis rejects is rolled back with Redis's message; the running server never sees it", async () => {
-    const before = runId();
+    const before = await runId();
     const conf = sh("sudo -n sha256sum /etc/redis/redis.conf");
     ok(
       await stack.run([
@@ -169,18 +225,45 @@ describe("ModelCacheNode on the lab's okome-model (real pulumi)", function () {
       conf,
       "redis.conf is the previous one",
     );
-    assert.equal(runId(), before, "Redis was not restarted");
+    assert.equal(await runId(), before, "Redis was not restarted");
     ok(await stack.run(["config", "rm", "okome-cache:redisExtraOptions"]));
     await validates();
   });
 
   it("a restart-only change shows as an update of model-cache-restart in preview, and up restarts Redis", async () => {
-    const before = runId();
+    const before = await runId();
     ok(await stack.run(["config", "set", "okome-cache:redisExtraOptions", '["io-threads 2"]']));
     assert.deepEqual(await planned(), ["update model-cache-config", "update model-cache-restart"]);
     const r = await stack.run(["up", "--yes", "--skip-preview"]);
     ok(r);
-    assert.notEqual(runId(), before, "Redis was restarted");
+    assert.notEqual(await runId(), before, "Redis was restarted");
+    await validates();
+  });
+
+  it("a restart-only setting Redis cannot start with fails the up and leaves Redis running on the previous one", async () => {
+    // The unit refuses to start with io-threads 3, as it would on a setting the candidate (no TCP,
+    // no unit) cannot catch. "+": outside the unit's sandbox (NoExecPaths), which would refuse
+    // the shell itself. Runtime drop-in: gone at the lab host's next boot at the latest.
+    const dropIn = "/run/systemd/system/redis-server.service.d/okome-test-refuse.conf";
+    sh(
+      `sudo -n mkdir -p ${path.dirname(dropIn)} && printf '%s\\n' '[Service]' 'ExecStartPre=+/bin/sh -c "! grep -qx \\"io-threads 3\\" /etc/redis/redis.conf"' | sudo -n tee ${dropIn} >/dev/null && sudo -n systemctl daemon-reload`,
+    );
+    try {
+      ok(await stack.run(["config", "set", "okome-cache:redisExtraOptions", '["io-threads 3"]']));
+      const r = await stack.run(["up", "--yes", "--skip-preview"]);
+      assert.notEqual(r.code, 0);
+      assert.match(
+        r.output,
+        /did not start with io-threads 3 .*runs again with the previous io-threads 2/,
+      );
+      assert.equal(sh("systemctl is-active redis-server"), "active");
+      assert.equal(await configGet("io-threads"), "2");
+    } finally {
+      sh(`sudo -n rm -f ${dropIn} && sudo -n systemctl daemon-reload`);
+    }
+    // The operator fixed the cause: a refresh sees the file the fallback wrote, and up restarts.
+    ok(await stack.run(["up", "--yes", "--skip-preview", "--refresh"]));
+    assert.equal(await configGet("io-threads"), "3");
     await validates();
   });
 

@@ -36,17 +36,20 @@ export class Worker {
       env: { ...process.env, OKOME_TEST_REDIS_PORT: String(redisPort) },
       stdio: ["ignore", "inherit", "inherit", "ipc"],
     });
+    const wakeAll = () => this.waiters.splice(0).forEach((wake) => wake());
     this.child.on("message", (m: WorkerReply) => {
       this.replies.push(m);
-      this.waiters.splice(0).forEach((wake) => wake());
+      wakeAll();
     });
+    // A waiter on a reply that will never come fails at once instead of at mocha's timeout.
+    this.child.on("exit", wakeAll);
   }
 
   run(m: Omit<RunMessage, "type">): void {
     this.child.send({ type: "run", ...m });
   }
 
-  /** The first reply of `type`, waiting for it if need be. */
+  /** The first reply of `type`, waiting for it if need be; rejects if the worker exits first. */
   async next<T extends WorkerReply["type"]>(type: T): Promise<Extract<WorkerReply, { type: T }>> {
     for (;;) {
       const found = this.replies.find((r) => r.type === type);

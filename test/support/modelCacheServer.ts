@@ -16,6 +16,12 @@ import { REDIS } from "../../components/platform";
 import { freePort } from "./ports";
 import { RedisServer } from "./redis-server";
 
+/**
+ * A test-only ACL user that may read and reset the ACL log (which no managed user may), so a
+ * test can assert that nothing was denied. Appended to the rendered users.acl.
+ */
+export const ACL_LOG_READER = "okome-test-acl-log";
+
 /** Passwords of the users a {@link ModelCacheServer} renders, by user name. */
 export type Passwords = Readonly<Record<string, string>>;
 
@@ -54,6 +60,7 @@ export class ModelCacheServer {
       RESERVED_USERS.admin,
       RESERVED_USERS.monitor,
       ...resolveModelCacheArgs(full).users.map((u) => u.name),
+      ACL_LOG_READER,
     ];
     const passwords = Object.fromEntries(
       users.map((u) => [u, `${u}-${Math.random().toString(36).slice(2)}`]),
@@ -96,20 +103,20 @@ export class ModelCacheServer {
       [REDIS.configFile, this.local(REDIS.configFile)],
       [MODEL_CACHE_PATHS.adminSecret, this.local(MODEL_CACHE_PATHS.adminSecret)],
       [MODEL_CACHE_PATHS.adminAcceptedSecret, this.local(MODEL_CACHE_PATHS.adminAcceptedSecret)],
+      [MODEL_CACHE_PATHS.restartSettings, this.local(MODEL_CACHE_PATHS.restartSettings)],
       ["/usr/local/sbin", path.join(this.dir, "sbin")],
     ];
     const rewrite = (text: string) => moved.reduce((t, [from, to]) => t.split(from).join(to), text);
     fs.mkdirSync(path.join(this.dir, "data"), { recursive: true });
     fs.chownSync(path.join(this.dir, "data"), redisUser().uid, redisUser().gid);
     fs.mkdirSync(path.join(this.dir, "sbin"), { recursive: true });
-    for (const f of [...files.scripts, ...files.config, ...secrets.config]) {
+    const aclLogReader = `user ${ACL_LOG_READER} on #${hashes[ACL_LOG_READER]} -@all +acl|log\n`;
+    for (const f of [...files.scripts, ...files.config, ...files.restart, ...secrets.config]) {
       const target = f.path.startsWith("/usr/local/sbin/")
         ? path.join(this.dir, "sbin", path.basename(f.path))
         : this.local(f.path);
-      fs.writeFileSync(
-        target,
-        f.path.startsWith("/usr/local/sbin/") ? f.content : rewrite(f.content),
-      );
+      const content = f.path === REDIS.aclFile ? f.content + aclLogReader : f.content;
+      fs.writeFileSync(target, f.path.startsWith("/usr/local/sbin/") ? content : rewrite(content));
       fs.chmodSync(
         target,
         f.path.startsWith("/usr/local/sbin/") ? 0o755 : f.secret ? 0o600 : 0o644,
@@ -151,9 +158,20 @@ export class ModelCacheServer {
     return { ...process.env, OKOME_REDIS_ENV: this.local(MODEL_CACHE_PATHS.scriptsEnv) };
   }
 
-  /** Stops the server by its PID and removes the temp dir. */
+  /**
+   * Stops the server by its PID (and one a script restarted, by the PID in its pidfile) and
+   * removes the temp dir.
+   */
   async dispose(): Promise<void> {
     await this.redis?.dispose();
+    const pidFile = this.local(REDIS.pidFile);
+    if (fs.existsSync(pidFile)) {
+      const pid = Number(fs.readFileSync(pidFile, "utf8"));
+      const cwd = `/proc/${pid}/cwd`;
+      // Only a redis-server in this dir (its `dir`): a stale pidfile's PID may be another process's.
+      if (fs.existsSync(cwd) && fs.readlinkSync(cwd).startsWith(this.dir))
+        process.kill(pid, "SIGKILL");
+    }
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -139,7 +139,12 @@ describe("ModelCacheNode (component, under Pulumi mocks)", () => {
       !files["/etc/redis/users.acl"].content.includes(mockPassword("model-cache-okome-password")),
     );
     // Secret files travel with their set, their content apart and secret (providers/ConfigSet).
-    assert.deepEqual(files["/etc/okome/secrets/redis-admin"], { mode: "0600", secret: true });
+    // The secrets dir is created root-only (0700) if the set has to create it.
+    assert.deepEqual(files["/etc/okome/secrets/redis-admin"], {
+      mode: "0600",
+      dirMode: "0700",
+      secret: true,
+    });
     assert.deepEqual(unwrap(config.secretContents), {
       "/etc/okome/secrets/redis-admin": mockPassword("model-cache-okome-admin-password"),
     });
@@ -152,7 +157,7 @@ describe("ModelCacheNode (component, under Pulumi mocks)", () => {
     const exporter = registered.find((r) => r.name === "model-cache-exporter")!.inputs;
     assert.deepEqual(Object.keys(exporter.files as object), [
       "/etc/default/prometheus-redis-exporter",
-      "/etc/okome/secrets/redis-exporter.json",
+      "/etc/okome/prometheus-secrets/redis-exporter.json",
     ]);
     assert.ok(isWrappedSecret(exporter.secretContents));
   });

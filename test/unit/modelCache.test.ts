@@ -92,10 +92,17 @@ describe("model cache: rendering", () => {
       monitorPassword: "m".repeat(43),
     });
     assert.deepEqual(
-      [...s.config, ...s.exporter].map((f) => [f.path, f.mode, f.group ?? "root", f.secret]),
+      [...s.config, ...s.exporter].map((f) => [
+        f.path,
+        f.mode,
+        f.group ?? "root",
+        f.dirMode,
+        f.secret,
+      ]),
       [
-        ["/etc/okome/secrets/redis-admin", "0600", "root", true],
-        ["/etc/okome/secrets/redis-exporter.json", "0640", "prometheus", true],
+        // Root-only; the exporter (user prometheus) reads its own file from a dir of its own.
+        ["/etc/okome/secrets/redis-admin", "0600", "root", "0700", true],
+        ["/etc/okome/prometheus-secrets/redis-exporter.json", "0640", "prometheus", "0750", true],
       ],
     );
     assert.deepEqual(JSON.parse(s.exporter[0].content), {
@@ -106,6 +113,24 @@ describe("model cache: rendering", () => {
       { adminPassword: "a", monitorPassword: "m" },
     );
     assert.deepEqual(off.exporter, []);
+  });
+
+  it("makes redis.conf and users.acl root's, readable by group redis, never the redis user's", () => {
+    assert.deepEqual(
+      renderModelCache(lab, hashes).config.map((f) => [f.path, f.owner, f.group, f.mode]),
+      [
+        ["/etc/redis/redis.conf", "root", "redis", "0640"],
+        ["/etc/redis/users.acl", "root", "redis", "0640"],
+      ],
+    );
+  });
+
+  it("gives the admin exactly the host scripts' commands and no keys or channels", () => {
+    const acl = renderModelCache(lab, hashes).config[1].content;
+    assert.match(
+      acl,
+      /^user okome-admin on #\w+ resetkeys resetchannels -@all \+ping \+config\|get \+config\|set \+acl\|list \+acl\|load$/m,
+    );
   });
 
   it("lists only restart-only settings in the restart set, so live changes leave it alone", () => {
@@ -139,7 +164,15 @@ describe("model cache: rendering", () => {
       activate: "/usr/local/sbin/okome-redis-apply",
       verify: "/usr/local/sbin/okome-redis-apply --check",
     });
-    assert.equal(c.restart.activate, "/usr/local/sbin/okome-redis-restart");
+    assert.deepEqual(c.restart, {
+      activate: "/usr/local/sbin/okome-redis-restart",
+      verify: "/usr/local/sbin/okome-redis-restart --check",
+    });
+    // Delete runs the activation after the script is gone: it must still succeed.
+    assert.equal(
+      c.scripts.activate,
+      "if [ -x /usr/local/sbin/okome-redis-ownership ]; then /usr/local/sbin/okome-redis-ownership; fi",
+    );
     assert.match(c.exporter.verify, /curl -fsS http:\/\/10\.86\.0\.19:9121\/metrics/);
     assert.equal(
       modelCacheCommands({ ...lab, exporter: false }).exporter.activate,
@@ -189,6 +222,33 @@ describe("model cache: validation", () => {
       ],
     );
     assert.match(issues.find((i) => i.path === "extraOptions.port")!.reason, /typed field `port`/);
+  });
+
+  it("refuses every setting that carries a secret in extraOptions, saying why", () => {
+    const secret = ["requirepass", "masterauth", "tls-key-file-pass", "tls-client-key-file-pass"];
+    const issues = validateModelCacheArgs({
+      ...lab,
+      extraOptions: Object.fromEntries(secret.map((name) => [name, "s3cret"])),
+    });
+    assert.deepEqual(
+      issues.map((i) => i.path),
+      secret.map((name) => `extraOptions.${name}`),
+    );
+    for (const i of issues) assert.match(i.reason, /its value is a secret, .* Pulumi state/);
+  });
+
+  it("refuses the VIP in bind", () => {
+    const issues = validateModelCacheArgs({
+      ...lab,
+      vip: "10.86.0.18",
+      bind: ["127.0.0.1", "10.86.0.18"],
+    });
+    assert.deepEqual(
+      issues.map((i) => i.path),
+      ["bind[1]"],
+    );
+    assert.match(issues[0].reason, /must not be the VIP \(10\.86\.0\.18\)/);
+    assert.deepEqual(validateModelCacheArgs({ ...lab, vip: "10.86.0.18" }), []);
   });
 
   it("refuses a maxmemory that does not fit the host's memory", () => {
@@ -262,6 +322,33 @@ describe("model cache: stack config", () => {
         "okome-cache:redisExtraOptions[1]",
       ],
     );
+  });
+
+  it("names both indices of a redisExtraOptions name given twice", () => {
+    const { issues } = readModelCacheConfig({
+      ...raw,
+      redisExtraOptions: '["io-threads 2", "lazyfree-lazy-eviction yes", "io-threads 4"]',
+    });
+    assert.deepEqual(issues, [
+      {
+        path: "okome-cache:redisExtraOptions[2]",
+        reason:
+          'sets "io-threads" again (also okome-cache:redisExtraOptions[0]): keep one of the two',
+      },
+    ]);
+  });
+
+  it("refuses the stack's VIP in redisBind, naming the key", () => {
+    const { issues } = readModelCacheConfig({
+      ...raw,
+      vip: "10.86.0.18",
+      redisBind: '["127.0.0.1", "10.86.0.18"]',
+    });
+    assert.deepEqual(
+      issues.map((i) => i.path),
+      ["okome-cache:redisBind[1]"],
+    );
+    assert.match(issues[0].reason, /must not be the VIP/);
   });
 
   it("checks redisMaxmemory against modelMemory", () => {

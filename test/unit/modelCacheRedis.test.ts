@@ -1,7 +1,9 @@
 import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
 import { ORCHESTRATOR_USER, RESERVED_USERS } from "../../components/modelCache";
+import { REDIS } from "../../components/platform";
 import { OkomeBudget, OkomeCache, createRedis } from "../../okome";
-import { ModelCacheServer } from "../support/modelCacheServer";
+import { ACL_LOG_READER, ModelCacheServer } from "../support/modelCacheServer";
 import { modelCacheModule } from "../validate/modelCache";
 import { CheckResult, StackOutputs, runModules } from "../validate/runner";
 
@@ -16,6 +18,7 @@ function outputsOf(server: ModelCacheServer, overrides: StackOutputs = {}): Stac
     modelCacheMonitorPassword: server.passwords[RESERVED_USERS.monitor],
     modelCacheMaxmemory: "256mb",
     modelCacheMaxmemoryPolicy: "allkeys-lru",
+    modelCacheExporter: false,
     ...overrides,
   };
 }
@@ -63,21 +66,70 @@ describe("model cache: the rendered redis.conf and users.acl on a real redis-ser
     );
   });
 
-  it("lets the okome library do all it does as the orchestrator's user, and nothing is denied", async () => {
-    const redis = createRedis({
-      port: server.port,
-      username: ORCHESTRATOR_USER.name,
-      password: server.passwords[ORCHESTRATOR_USER.name],
-      commandTimeoutMs: 2000,
-      extra: { enableReadyCheck: false },
-    });
-    const cache = new OkomeCache({ redis, pollIntervalMs: 5000 });
-    const budget = new OkomeBudget({ redis });
+  it("checks that the admin may run exactly the host scripts' commands, and fails on an admin with +@all", async () => {
+    const adminCheck = (results: CheckResult[]) =>
+      results.find((r) => r.name.startsWith(`${RESERVED_USERS.admin} may run exactly`));
+    assert.deepEqual(adminCheck(await validate(outputsOf(server)))?.ok, true);
+
+    const acl = server.local(REDIS.aclFile);
+    const rendered = fs.readFileSync(acl, "utf8");
     const admin = server.client(RESERVED_USERS.admin);
+    await admin.connect();
     try {
-      await admin.connect();
-      await admin.call("ACL", "LOG", "RESET"); // the validation suite's refusals above
-      await cache.ready();
+      fs.writeFileSync(acl, rendered.replace(/^(user okome-admin on #\w+) .*$/m, "$1 ~* &* +@all"));
+      assert.equal(await admin.call("ACL", "LOAD"), "OK");
+      const check = adminCheck(await validate(outputsOf(server)));
+      assert.equal(check?.ok, false);
+      assert.match(check!.reason!, /flushall/);
+    } finally {
+      fs.writeFileSync(acl, rendered);
+      const restore = server.client(RESERVED_USERS.admin);
+      await restore.connect();
+      await restore.call("ACL", "LOAD");
+      restore.disconnect();
+      admin.disconnect();
+    }
+  });
+
+  it("fails, not skips, when a stack output it needs is missing", async () => {
+    const without = (key: string) => {
+      const outputs: Record<string, unknown> = outputsOf(server, { modelCacheExporter: true });
+      delete outputs[key];
+      return outputs;
+    };
+    for (const key of [
+      "modelCacheExporterUrl",
+      "modelCacheExporter",
+      "modelCacheMonitorPassword",
+    ]) {
+      const failed = (await validate(without(key))).filter((r) => !r.ok);
+      assert.ok(
+        failed.some((r) => r.reason?.includes(`stack output ${key} is missing`)),
+        `${key}: ${JSON.stringify(failed)}`,
+      );
+    }
+  });
+
+  it("lets the okome library do all it does as the orchestrator's user, and nothing is denied", async () => {
+    // Each caller an orchestrator worker of its own: its own connections and cache, so only the
+    // stampede lock in Redis can keep the computes to one.
+    const workers = [1, 2, 3].map(() => {
+      const redis = createRedis({
+        port: server.port,
+        username: ORCHESTRATOR_USER.name,
+        password: server.passwords[ORCHESTRATOR_USER.name],
+        commandTimeoutMs: 2000,
+        extra: { enableReadyCheck: false },
+      });
+      return { redis, cache: new OkomeCache({ redis, pollIntervalMs: 5000 }) };
+    });
+    const [{ redis, cache }] = workers;
+    const budget = new OkomeBudget({ redis });
+    const aclReader = server.client(ACL_LOG_READER);
+    try {
+      await aclReader.connect();
+      await aclReader.call("ACL", "LOG", "RESET"); // the validation suite's refusals above
+      await Promise.all(workers.map((w) => w.cache.ready()));
       let computes = 0;
       const compute = async () => {
         computes++;
@@ -87,24 +139,26 @@ describe("model cache: the rendered redis.conf and users.acl on a real redis-ser
       // Concurrent callers: one computes under the stampede lock, the others wait for its fill notice.
       const key = `okome:planner:acl-test:${Date.now()}`;
       const results = await Promise.all(
-        [1, 2, 3].map(() => cache.getOrCompute(key, compute, { ttlMs: 60_000 })),
+        workers.map((w) => w.cache.getOrCompute(key, compute, { ttlMs: 60_000 })),
       );
       assert.deepEqual(
         results.map((r) => r.value),
         [{ plan: "ok" }, { plan: "ok" }, { plan: "ok" }],
       );
+      assert.equal(computes, 1, "one compute across three workers");
       assert.equal((await cache.get(key)).status, "HIT");
       assert.equal((await budget.checkRequest("agent-1")).allowed, true);
       assert.equal((await budget.checkWrite("agent-1", key, 60_000)).allowed, true);
-      assert.equal(cache.metrics().redisErrors, 0);
-      assert.ok(computes >= 1);
+      for (const w of workers) assert.equal(w.cache.metrics().redisErrors, 0);
 
-      const denials = (await admin.call("ACL", "LOG")) as unknown[];
+      const denials = (await aclReader.call("ACL", "LOG")) as unknown[];
       assert.deepEqual(denials, [], "ACL LOG records a denied command or key");
     } finally {
-      await cache.close();
-      redis.disconnect();
-      admin.disconnect();
+      for (const w of workers) {
+        await w.cache.close();
+        w.redis.disconnect();
+      }
+      aclReader.disconnect();
     }
   });
 });

@@ -2,8 +2,14 @@ import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
+import * as os from "node:os";
 import * as path from "node:path";
-import { ORCHESTRATOR_USER, RESERVED_USERS, ModelCacheSettings } from "../../components/modelCache";
+import {
+  MODEL_CACHE_PATHS,
+  ORCHESTRATOR_USER,
+  RESERVED_USERS,
+  ModelCacheSettings,
+} from "../../components/modelCache";
 import { REDIS } from "../../components/platform";
 import { ModelCacheServer } from "../support/modelCacheServer";
 
@@ -97,12 +103,77 @@ describe("model cache: host scripts (okome-redis-server-candidate, okome-redis-a
     });
   });
 
+  describe("okome-redis-restart (systemctl faked: test/support/fake-systemctl.sh)", () => {
+    let fakeBin: string;
+    const restart = (refuseLine = "", ...args: string[]) => {
+      const r = spawnSync(path.join(server.dir, "sbin", "okome-redis-restart"), args, {
+        env: {
+          ...server.scriptEnv(),
+          PATH: `${fakeBin}:${process.env.PATH}`,
+          OKOME_TEST_REFUSE_LINE: refuseLine,
+        },
+        encoding: "utf8",
+      });
+      return { code: r.status, out: r.stdout.trim(), err: r.stderr.trim() };
+    };
+    const conf = () => fs.readFileSync(server.local(REDIS.configFile), "utf8");
+    before(() => {
+      fakeBin = fs.mkdtempSync(path.join(os.tmpdir(), "okome-fake-systemctl-"));
+      fs.symlinkSync(
+        path.join(__dirname, "..", "support", "fake-systemctl.sh"),
+        path.join(fakeBin, "systemctl"),
+      );
+    });
+    after(() => fs.rmSync(fakeBin, { recursive: true, force: true }));
+
+    it("restarts onto a new restart-only setting; --check then passes", async () => {
+      server.install({ ...settings, extraOptions: { "io-threads": "2" } });
+      assert.equal(run("okome-redis-apply").code, 0);
+      assert.equal(restart("", "--check").code, 1, "a restart is pending");
+      const r = restart();
+      assert.equal(r.code, 0, r.err);
+      assert.equal(await configGet("io-threads"), "2");
+      assert.deepEqual(restart("", "--check"), { code: 0, out: "", err: "" });
+    });
+
+    it("when the new setting does not start, brings Redis back on the previous value and fails saying so", async () => {
+      server.install({ ...settings, extraOptions: { "io-threads": "3" } });
+      assert.equal(run("okome-redis-apply").code, 0);
+      const r = restart("io-threads 3");
+      assert.equal(r.code, 1);
+      assert.match(
+        r.err,
+        /did not start with io-threads 3 .*runs again with the previous io-threads 1, now in/,
+      );
+      assert.equal(await configGet("io-threads"), "1", "Redis runs, on the previous value");
+      assert.match(conf(), /^io-threads 1$/m);
+      assert.doesNotMatch(conf(), /^io-threads 3$/m);
+      // The set's verification refuses to record a restart that did not happen.
+      assert.match(restart("", "--check").err, /are not those of .*redis-restart-settings/);
+      // What the rollback does next: the activation again, which finds nothing to restart.
+      const again = restart("io-threads 3");
+      assert.equal(again.code, 0, again.err);
+      assert.match(again.out, /not restarting/);
+      assert.equal(await configGet("io-threads"), "1");
+    });
+  });
+
   describe("okome-redis-apply", () => {
     it("does not compare a config file that is not okome-cache's", () => {
       fs.copyFileSync("/etc/redis/redis.conf", server.local(REDIS.configFile));
       const r = run("okome-redis-apply", "--check");
       assert.equal(r.code, 1);
       assert.match(r.err, /is not okome-cache's/);
+    });
+
+    it("--check writes nothing, not even the accepted admin secret", () => {
+      const accepted = server.local(MODEL_CACHE_PATHS.adminAcceptedSecret);
+      server.install({ ...settings, maxmemory: "300mb" });
+      const r = run("okome-redis-apply", "--check");
+      assert.equal(r.out, "live maxmemory");
+      assert.equal(fs.existsSync(accepted), false, `${accepted} was written`);
+      assert.equal(run("okome-redis-apply").code, 0);
+      assert.equal(fs.existsSync(accepted), true, "an apply records it");
     });
 
     it("does nothing when the server already matches", () => {

@@ -1,6 +1,12 @@
 import Redis from "ioredis";
-import { parseRedisSize } from "../../components/modelCache";
-import { StackOutputs, ValidationModule, integerOutput, stringOutput } from "./runner";
+import { ADMIN_COMMANDS, RESERVED_USERS, parseRedisSize } from "../../components/modelCache";
+import {
+  StackOutputs,
+  ValidationModule,
+  booleanOutput,
+  integerOutput,
+  stringOutput,
+} from "./runner";
 
 /** The stack outputs this module reads (index.ts exports them). */
 export const MODEL_CACHE_OUTPUTS = {
@@ -12,6 +18,8 @@ export const MODEL_CACHE_OUTPUTS = {
   monitorPassword: "modelCacheMonitorPassword",
   maxmemory: "modelCacheMaxmemory",
   maxmemoryPolicy: "modelCacheMaxmemoryPolicy",
+  exporter: "modelCacheExporter",
+  /** Required when `exporter` is true. */
   exporterUrl: "modelCacheExporterUrl",
 } as const;
 
@@ -73,6 +81,36 @@ async function refusal(redis: Redis, args: readonly string[]): Promise<string> {
 function expectPrefix(actual: string, ...prefixes: string[]): void {
   if (!prefixes.some((p) => actual.startsWith(p)))
     throw new Error(`expected ${prefixes.join(" or ")}, got: ${actual}`);
+}
+
+/** One entry of COMMAND's reply: name, arity, flags, ..., and (index 9) the subcommands, same shape. */
+type CommandInfo = [string, number, string[], ...unknown[]];
+
+/**
+ * The commands `user` may run (`config|get` for a subcommand), by asking ACL DRYRUN about every
+ * command and subcommand the server has (COMMAND), each with as many placeholder arguments as
+ * its arity needs. Read-only: DRYRUN runs nothing.
+ */
+export async function allowedCommands(redis: Redis, user: string): Promise<string[]> {
+  const table = (await redis.call("COMMAND")) as CommandInfo[];
+  const leaves = table
+    .flatMap((c) => {
+      const subcommands = (c[9] ?? []) as CommandInfo[];
+      return subcommands.length > 0 ? subcommands : [c];
+    })
+    // AUTH, HELLO, QUIT, RESET: Redis lets every connection run them, whatever its ACL says.
+    .filter((c) => !(c[2] as string[]).includes("no_auth"));
+  const pipeline = redis.pipeline();
+  for (const [name, arity] of leaves) {
+    const argv = name.split("|");
+    while (argv.length < Math.abs(arity)) argv.push("okome-validate");
+    pipeline.call("ACL", "DRYRUN", user, ...argv);
+  }
+  const replies = (await pipeline.exec()) ?? [];
+  return leaves
+    .filter((_, i) => replies[i]?.[0] === null && replies[i]?.[1] === "OK")
+    .map(([name]) => name)
+    .sort();
 }
 
 async function configValue(redis: Redis, name: string): Promise<string> {
@@ -156,6 +194,13 @@ export const modelCacheModule: ValidationModule = {
         expectPrefix(await refusal(monitor, ["SET", "okome:validate:monitor", "1"]), "NOPERM");
       });
 
+      const admin = RESERVED_USERS.admin;
+      const adminCommands = [...ADMIN_COMMANDS].sort();
+      await check(`${admin} may run exactly ${adminCommands.join(", ")}`, async () => {
+        const have = await allowedCommands(monitor, admin);
+        if (have.join() !== adminCommands.join()) throw new Error(`it may run ${have.join(", ")}`);
+      });
+
       for (const args of DENIED_COMMANDS) {
         const shown =
           args[0] === "SET"
@@ -174,8 +219,8 @@ export const modelCacheModule: ValidationModule = {
         });
       }
 
-      const exporterUrl = outputs[o.exporterUrl];
-      if (typeof exporterUrl === "string") {
+      if (booleanOutput(outputs, o.exporter)) {
+        const exporterUrl = stringOutput(outputs, o.exporterUrl);
         await check(`the exporter at ${exporterUrl} reports redis_up 1`, async () => {
           const res = await fetch(exporterUrl, { signal: AbortSignal.timeout(5000) });
           const body = await res.text();

@@ -40,6 +40,13 @@ export function integerOutput(outputs: StackOutputs, key: string): number {
   return v;
 }
 
+/** Reads a boolean output, or throws naming it. */
+export function booleanOutput(outputs: StackOutputs, key: string): boolean {
+  const v = outputs[key];
+  if (typeof v !== "boolean") throw new Error(`stack output ${key} is missing or not a boolean`);
+  return v;
+}
+
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err)).split("\n")[0];
 
 /**
