@@ -20,6 +20,7 @@ import { CONFIG_SET_DEFAULTS } from "../providers";
 import { deployPublicKey } from "../providers/ssh/deployKey";
 import { fingerprint, parseHostKey, pinnedHostKeys, sameKey } from "../providers/ssh/hostKeys";
 import { pulumi, readStackConfig } from "./lib/stackConfig";
+import { runMain } from "./lib/runMain";
 
 /** Node major version the program needs (package.json engines). */
 const NODE_MAJOR = 22;
@@ -326,10 +327,4 @@ async function main(): Promise<number> {
   return failed === 0 ? 0 : 1;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (e) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+runMain(main);

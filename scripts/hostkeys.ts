@@ -23,6 +23,7 @@ import {
 import { scanHostKey } from "../providers/ssh/hostKeyScan";
 import { ConfigReader } from "../components/stackSettings";
 import { readStackConfig } from "./lib/stackConfig";
+import { runMain } from "./lib/runMain";
 
 /** What the stack pins for a host today, in words, against the key just fetched. */
 function currentPin(read: ConfigReader, host: (typeof PINNED_HOSTS)[number], got: HostKey): string {
@@ -100,10 +101,4 @@ async function main(): Promise<number> {
   return failed === 0 ? 0 : 1;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (e) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+runMain(main);

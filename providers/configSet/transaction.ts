@@ -19,18 +19,20 @@ import {
   parseTxnOutput,
 } from "./script";
 import { DEADMAN_CONFIRM_CONNECT } from "./validate";
+import { WireInputs } from "./wire";
 
 /** The settings of a set that shape its transaction. */
-export interface TxnSettings {
-  service: string;
-  validate?: string;
-  activate: string;
-  verify?: string;
-  deadman?: { timeoutSeconds: number };
-  stepTimeoutSeconds: number;
-  lockWaitSeconds: number;
-  userWritableDirs: string[];
-}
+export type TxnSettings = Pick<
+  WireInputs,
+  | "service"
+  | "validate"
+  | "activate"
+  | "verify"
+  | "deadman"
+  | "stepTimeoutSeconds"
+  | "lockWaitSeconds"
+  | "userWritableDirs"
+>;
 
 /** Every knob of the provider's side of a transaction. */
 export const TXN_DEFAULTS = {

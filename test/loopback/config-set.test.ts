@@ -1,5 +1,4 @@
 import { strict as assert } from "node:assert";
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { implementation as cs } from "../../providers/configSet/impl";
@@ -8,6 +7,7 @@ import { NEW_PREFIX, TXN_BASE } from "../../providers/configSet/script";
 import { SECRET_SIG, WireInputs, WireOutputs } from "../../providers/configSet/wire";
 import { closePool } from "../../providers/ssh/pool";
 import { LoopbackSshd, SSHD, sshdConfig, useLoopbackSshd } from "./sshd";
+import { newKeyPair } from "../support/keys";
 
 /** Secrets come back from the provider wrapped; the engine strips them before the next call. */
 function unwrap<T>(v: T): T {
@@ -325,8 +325,7 @@ describe("config transaction over SSH (loopback sshd, as root)", function () {
       // The change swaps the server's host key: a fresh login now meets another key, as it
       // would meet an impostor. It must not count as proof that the deploy key still gets in.
       const other = `${sshd.dir}/host2_ed25519`;
-      if (!fs.existsSync(other))
-        execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", other]);
+      if (!fs.existsSync(other)) newKeyPair(other);
       const before = fs.readFileSync(sshd.configPath, "utf8");
       const swapped = before.replace(`${sshd.dir}/host_ed25519`, other);
       const unpinned = sshdSet(swapped, 31);

@@ -13,6 +13,7 @@ import * as path from "node:path";
 import { EmptyNetns } from "../support/netns";
 import { PulumiStack, REPO, RunResult } from "../support/pulumiStack";
 import { SSHD } from "./sshd";
+import { newKeyPair } from "../support/keys";
 
 const HOSTS = [
   { name: "okome-edge", address: "127.0.0.20", setting: "okome-cache:edgeHostKey" },
@@ -27,17 +28,7 @@ class NetnsSshd {
 
   private constructor(dir: string, netns: EmptyNetns, address: string) {
     this.hostKeyFile = path.join(dir, `host-${address}`);
-    execFileSync("ssh-keygen", [
-      "-q",
-      "-t",
-      "ed25519",
-      "-N",
-      "",
-      "-C",
-      `root@${address}`,
-      "-f",
-      this.hostKeyFile,
-    ]);
+    newKeyPair(this.hostKeyFile, `root@${address}`);
     const config = path.join(dir, `sshd-${address}.conf`);
     fs.writeFileSync(
       config,
@@ -169,7 +160,7 @@ describe("npm run hostkeys against real sshds (empty network namespace)", functi
 
   it("says so when a host presents a key other than the pinned one", async () => {
     const other = path.join(dir, "other");
-    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", other]);
+    newKeyPair(other);
     ok(
       await stack.run([
         "config",

@@ -6,6 +6,7 @@ import { pooledSession } from "../../providers/ssh/pool";
 import { SshError, SshTarget, connect } from "../../providers/ssh/session";
 import { knownHostKeys, parseHostKey } from "../../providers/ssh/hostKeys";
 import { LoopbackSshd, useLoopbackSshd } from "./sshd";
+import { newKeyPair } from "../support/keys";
 
 describe("ssh layer against a loopback sshd", function () {
   this.timeout(60_000);
@@ -87,7 +88,7 @@ describe("ssh layer against a loopback sshd", function () {
   });
 
   it("does not retry a refused key and says what to check", async () => {
-    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", `${sshd.dir}/stranger`]);
+    newKeyPair(`${sshd.dir}/stranger`);
     await assert.rejects(
       connect(target({ privateKey: fs.readFileSync(`${sshd.dir}/stranger`) })),
       (e: SshError) => {

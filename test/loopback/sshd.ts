@@ -2,13 +2,14 @@
  * A throw-away sshd on 127.0.0.1 for tests of the SSH layer and the transaction: its own
  * host key, an authorized client key, root login by key only. Started and stopped by PID.
  */
-import { ChildProcess, execFileSync, spawn } from "node:child_process";
+import { ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { closePool } from "../../providers/ssh/pool";
 import { freePort } from "../support/ports";
 import { readSshLog, sshEvents } from "../support/sshLog";
+import { newKeyPair } from "../support/keys";
 
 export interface LoopbackSshd {
   readonly dir: string;
@@ -67,8 +68,7 @@ export async function startSshd(): Promise<LoopbackSshd> {
   // refuses to write under a directory others can write (/tmp).
   fs.mkdirSync(LOOPBACK_ROOT, { recursive: true, mode: 0o755 });
   const dir = fs.mkdtempSync(path.join(LOOPBACK_ROOT, "sshd-"));
-  const keygen = (file: string) =>
-    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", file]);
+  const keygen = (file: string) => newKeyPair(file);
   keygen(`${dir}/host_ed25519`);
   keygen(`${dir}/client_ed25519`);
   fs.copyFileSync(`${dir}/client_ed25519.pub`, `${dir}/authorized_keys`);

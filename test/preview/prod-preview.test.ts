@@ -11,13 +11,13 @@
  * removes the pins to show that the preview then fails naming the keys to set.
  */
 import { strict as assert } from "node:assert";
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { EmptyNetns } from "../support/netns";
 import { PulumiStack, REPO, RunResult } from "../support/pulumiStack";
 import { sshEvents } from "../support/sshLog";
+import { newKeyPair } from "../support/keys";
 
 const PROD_SETTINGS = path.join(REPO, "Pulumi.prod.yaml");
 const MISSING_KEY = "/nonexistent/okome-ci-runner/okome_deploy";
@@ -74,9 +74,8 @@ describe("prod stack: pulumi preview opens no SSH (as PR CI runs it)", function 
     const keyDir = fs.mkdtempSync(path.join(os.tmpdir(), "okome-pv-keys-"));
     fixtureHostKeys = Object.fromEntries(
       HOST_KEY_SETTINGS.map((setting, i) => {
-        const file = path.join(keyDir, `host-${i}`);
-        execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "fixture", "-f", file]);
-        return [setting, fs.readFileSync(`${file}.pub`, "utf8").split(" ").slice(0, 2).join(" ")];
+        const line = newKeyPair(path.join(keyDir, `host-${i}`), "fixture");
+        return [setting, line.split(" ").slice(0, 2).join(" ")];
       }),
     );
     fs.rmSync(keyDir, { recursive: true });
@@ -192,7 +191,7 @@ describe("prod stack: pulumi preview opens no SSH (as PR CI runs it)", function 
   it("control: a run that does try SSH shows in the log (here to loopback, which refuses)", async () => {
     const stack = await prodStack({ "okome-cache:modelAddress": "127.0.0.1" });
     const key = path.join(stack.root, "id_ed25519");
-    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key]);
+    newKeyPair(key);
     ok(await stack.run(["config", "set", "okome-cache:sshPrivateKeyPath", key]));
     const r = await stack.run(["up", "--yes", "--skip-preview"]);
     assert.notEqual(r.code, 0, r.output);

@@ -16,6 +16,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { EmptyNetns } from "../support/netns";
 import { REPO } from "../support/pulumiStack";
+import { newKeyPair } from "../support/keys";
 
 /** A fenced block of README.md: ```sh prod-step|prod-recovery [tags]. */
 interface Block {
@@ -154,31 +155,11 @@ describe("README prod procedure from a fresh clone (throw-away HOME, empty netns
     for (const dir of ["bin", "plugins"])
       fs.symlinkSync(path.join(pulumiHome, dir), path.join(home, ".pulumi", dir));
 
-    execFileSync("ssh-keygen", [
-      "-q",
-      "-t",
-      "ed25519",
-      "-N",
-      "",
-      "-f",
-      OTHER_KEY.replace("~", home),
-    ]);
+    newKeyPair(OTHER_KEY.replace("~", home));
     // Host keys as a Pi's `ssh-keygen -lf` would show them: .pub lines, comment included.
     fixturePins = ["edgeHostKey", "modelHostKey"]
       .map((setting) => {
-        const file = path.join(root, setting);
-        execFileSync("ssh-keygen", [
-          "-q",
-          "-t",
-          "ed25519",
-          "-N",
-          "",
-          "-C",
-          "root@fixture",
-          "-f",
-          file,
-        ]);
-        const line = fs.readFileSync(`${file}.pub`, "utf8").trim();
+        const line = newKeyPair(path.join(root, setting), "root@fixture");
         return `pulumi config set -s prod okome-cache:${setting} '${line}'`;
       })
       .join("\n");

@@ -6,6 +6,7 @@ import * as path from "node:path";
 import { ConfigIssuesError } from "../../common/issues";
 import { parseStackConfig, validateStackConfig } from "../../components/config";
 import { parseHostKey } from "../../providers/ssh/hostKeys";
+import { newKeyPair } from "../support/keys";
 
 const lab = {
   environment: "lab",
@@ -61,20 +62,7 @@ describe("stack config", () => {
 describe("stack config: host keys", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "okome-config-test-"));
   /** A fresh ed25519 public key line as ssh-keygen writes it: `type base64 comment`. */
-  const pubLine = (name: string) => {
-    execFileSync("ssh-keygen", [
-      "-q",
-      "-t",
-      "ed25519",
-      "-N",
-      "",
-      "-C",
-      `root@${name}`,
-      "-f",
-      path.join(dir, name),
-    ]);
-    return fs.readFileSync(path.join(dir, `${name}.pub`), "utf8").trim();
-  };
+  const pubLine = (name: string) => newKeyPair(path.join(dir, name), `root@${name}`);
   const edgePub = pubLine("edge");
   const modelPub = pubLine("model");
   const prod = {
