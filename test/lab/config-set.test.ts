@@ -4,8 +4,12 @@
  */
 import { strict as assert } from "node:assert";
 import * as crypto from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { LabHost, onHost, requireLabHost } from "../support/lab";
 import { PulumiStack } from "../support/pulumiStack";
+import { newKeyPair } from "../support/keys";
 import { fixtureStack, siteBody, txnLeftovers } from "./configSetFixture";
 
 const SITE = "/etc/nginx/sites-enabled/okome-fixture";
@@ -184,6 +188,30 @@ describe("ConfigSet on the lab edge (real pulumi)", function () {
       host(`sudo -n test -e ${SECRET_FILE} && echo present || echo absent`).trim(),
       "absent",
     );
+  });
+
+  it("rotating the deploy key (README: Recovery): the new key logs in once authorized, a key not authorized is refused by name", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "okome-rotate-"));
+    const fresh = path.join(dir, "okome_deploy.new");
+    const pub = newKeyPair(fresh, "okome-deploy-rotation-test");
+    try {
+      // Step 2, logged in with the old key; step 4, the refresh logs in with the new one.
+      host(`printf '%s\\n' '${pub}' >> ~/.ssh/authorized_keys`);
+      const r = await stack.run(["preview", "--refresh"], { FIXTURE_KEY: fresh });
+      ok(r);
+      assert.equal(r.connections[edge.name], 1, "the refresh logged in with the new key");
+    } finally {
+      host(
+        `grep -vF 'okome-deploy-rotation-test' ~/.ssh/authorized_keys > ~/.ssh/ak.new; mv ~/.ssh/ak.new ~/.ssh/authorized_keys`,
+      );
+    }
+    const refused = await stack.run(["preview", "--refresh"], { FIXTURE_KEY: fresh });
+    assert.notEqual(refused.code, 0);
+    assert.match(
+      refused.output,
+      /okome-edge \(okome@10\.86\.0\.20:22\): the deploy key was refused/,
+    );
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it("an sshd change that locks the deploy key out is undone by the host, and the next up logs in", async () => {

@@ -205,6 +205,39 @@ describe("ModelCacheNode on the lab's okome-model (real pulumi)", function () {
     await validates();
   });
 
+  it("rotating the orchestrator's password (README: Recovery) keeps the cache: no restart, the keys stay", async () => {
+    const before = await runId();
+    const oldPassword = String((await stack.outputs()).modelCachePassword);
+    const urns = await stack.run(["stack", "--show-urns"]);
+    ok(urns);
+    const urn = /urn:pulumi:\S*SecretPassword::model-cache-okome-password/.exec(urns.output)?.[0];
+    assert.ok(urn, "the orchestrator's password resource is listed");
+    ok(await stack.run(["up", "--yes", "--skip-preview", "--replace", urn]));
+    const newPassword = String((await stack.outputs()).modelCachePassword);
+    assert.notEqual(newPassword, oldPassword);
+    assert.equal(await runId(), before, "Redis was not restarted");
+    const rotated = await connectApp();
+    assert.equal(
+      await rotated.get("okome:lab-test:0"),
+      "v-okome:lab-test:0",
+      "the keys are still there",
+    );
+    rotated.disconnect();
+    const o = await stack.outputs();
+    const stale = new Redis({
+      host: String(o.modelCacheAddress),
+      port: Number(o.modelCachePort),
+      username: String(o.modelCacheUser),
+      password: oldPassword,
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+    });
+    stale.on("error", () => undefined);
+    await assert.rejects(stale.connect(), /WRONGPASS/);
+    stale.disconnect();
+    await validates();
+  });
+
   it("a config Redis rejects is rolled back with Redis's message; the running server never sees it", async () => {
     const before = await runId();
     const conf = sh("sudo -n sha256sum /etc/redis/redis.conf");
