@@ -21,7 +21,7 @@ import {
   sameKey,
 } from "../providers/ssh/hostKeys";
 import { scanHostKey } from "../providers/ssh/hostKeyScan";
-import { ConfigReader } from "../components/stackSettings";
+import { ConfigReader } from "../components/stack";
 import { readStackConfig } from "./lib/stackConfig";
 
 /** What the stack pins for a host today, in words, against the key just fetched. */
