@@ -1,20 +1,20 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_NAMESPACE, HostSpec, parseStackConfig } from "./components/config";
-import { isSecretKey, readStackSettings } from "./components/stackSettings";
+import { isSecretKey, readStack } from "./components/stack";
 import { assertNoIssues } from "./common/issues";
 import { ModelCacheNode } from "./components/ModelCacheNode";
 import type { HostConnection } from "./providers";
 
-const settings = new pulumi.Config(CONFIG_NAMESPACE);
+const config = new pulumi.Config(CONFIG_NAMESPACE);
 // A secret is read as a secret; validation needs only to know that it is set.
 const read = (name: string) =>
   isSecretKey(name)
-    ? settings.getSecret(name) === undefined
+    ? config.getSecret(name) === undefined
       ? undefined
       : "(secret)"
-    : settings.get(name);
+    : config.get(name);
 const context = { stack: pulumi.getStack() };
-const { raw, modelCache: modelCacheConfig, issues } = readStackSettings(read, context);
+const { raw, modelCache: modelCacheReading, issues } = readStack(read, context);
 // Every bad key at once, before any resource is registered.
 assertNoIssues(`stack config (${CONFIG_NAMESPACE})`, issues);
 const stack = parseStackConfig(raw, context);
@@ -24,17 +24,16 @@ const connection = (host: HostSpec): HostConnection => ({
   address: host.address,
   user: stack.ssh.user,
   privateKeyPath: stack.ssh.privateKeyPath,
-  privateKey: settings.getSecret("sshPrivateKey"),
+  privateKey: config.getSecret("sshPrivateKey"),
   hostKey: host.hostKey,
   knownHostsFile: stack.ssh.knownHostsFile,
 });
 
 const modelCache = new ModelCacheNode("model-cache", {
-  ...modelCacheConfig.args,
+  ...modelCacheReading.args,
   host: stack.model,
   connection: connection(stack.model),
 });
-
 export const environment = stack.environment;
 export const vip = stack.vip;
 export const edgeAddress = stack.edge.address;

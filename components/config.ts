@@ -4,9 +4,9 @@ import { Issue, assertNoIssues } from "../common/issues";
 import { expandHome } from "../common/paths";
 import { CONFIG_SET_DEFAULTS } from "../providers";
 import { formatHostKey, parseHostKey, pinnedHostKeys } from "../providers/ssh/hostKeys";
+import { CONFIG_NAMESPACE, readStackKeys, stackKey } from "./kit/stackKeys";
 
-/** The Pulumi config namespace of this project (Pulumi.yaml `name`). */
-export const CONFIG_NAMESPACE = "okome-cache";
+export { CONFIG_NAMESPACE };
 
 const ipv4 = z.ipv4({ message: "must be an IPv4 address like 10.86.0.20" });
 
@@ -28,7 +28,7 @@ const publicKeyLine = z.string().transform((line, ctx) => {
   return z.NEVER;
 });
 
-/** Raw stack settings exactly as Pulumi.<stack>.yaml spells them (see Pulumi.yaml for descriptions). */
+/** The shared stack keys exactly as Pulumi.<stack>.yaml spells them (see Pulumi.yaml for descriptions). */
 const stackSchema = z.object({
   environment: z.enum(["lab", "prod"]),
   vip: ipv4,
@@ -67,7 +67,7 @@ export interface HostSpec {
   readonly hostKey?: string;
 }
 
-/** Validated, typed stack settings shared by every component. */
+/** The shared stack keys, validated and typed for the components. */
 export interface StackConfig {
   readonly environment: "lab" | "prod";
   readonly vip: string;
@@ -83,8 +83,8 @@ export interface StackConfig {
   };
 }
 
-/** The full stack key (`okome-cache:edgeHostKey`) of a setting. */
-export const key = (name: string) => `${CONFIG_NAMESPACE}:${name}`;
+/** The full stack key (`okome-cache:edgeHostKey`) of a key. */
+export const key = (name: string) => stackKey(name);
 
 /** The managed hosts by the keys that address and pin them. */
 export const PINNED_HOSTS = [
@@ -93,7 +93,7 @@ export const PINNED_HOSTS = [
 ] as const;
 const [EDGE, MODEL] = PINNED_HOSTS;
 
-/** What the validation knows of the stack beyond its settings. */
+/** What the validation knows of the stack beyond its keys. */
 export interface ValidationContext {
   /** The stack's name, for the fix commands in messages; `<stack>` when unknown. */
   readonly stack?: string;
@@ -111,10 +111,10 @@ function hostKeyPinIssues(raw: Record<string, unknown>, context: ValidationConte
     const file = expandHome(raw.knownHostsFile);
     try {
       knownHosts = readFileSync(file, "utf8");
-    } catch (e) {
+    } catch (error) {
       issues.push({
         path: key("knownHostsFile"),
-        reason: `cannot read ${file} (${(e as Error).message}); prod takes host keys from it`,
+        reason: `cannot read ${file} (${(error as Error).message}); prod takes host keys from it`,
       });
     }
   }
@@ -157,39 +157,36 @@ function crossKeyIssues(raw: Record<string, unknown>): Issue[] {
   return issues;
 }
 
-/** Every problem in the raw settings, each named by its full config key. */
+/** Every problem in the raw shared keys, each named by its full stack key. */
 export function validateStackConfig(
   raw: Record<string, unknown>,
   context: ValidationContext = {},
 ): Issue[] {
-  const parsed = stackSchema.safeParse(raw);
-  const schemaIssues = parsed.success
-    ? []
-    : parsed.error.issues.map((i) => ({
-        path: key(i.path.join(".")),
-        reason: i.code === "invalid_type" && i.input === undefined ? "is required" : i.message,
-      }));
-  return [...schemaIssues, ...crossKeyIssues(raw), ...hostKeyPinIssues(raw, context)];
+  return [
+    ...readStackKeys(stackSchema, raw).issues,
+    ...crossKeyIssues(raw),
+    ...hostKeyPinIssues(raw, context),
+  ];
 }
 
-/** Validates the raw settings (throwing once with every issue) and shapes them for the components. */
+/** Validates the raw shared keys (throwing once with every issue) and shapes them for the components. */
 export function parseStackConfig(
   raw: Record<string, unknown>,
   context: ValidationContext = {},
 ): StackConfig {
   assertNoIssues(`stack config (${CONFIG_NAMESPACE})`, validateStackConfig(raw, context));
-  const c = stackSchema.parse(raw);
-  const [orchHost, orchPort] = c.orchestrator.split(":");
+  const values = stackSchema.parse(raw);
+  const [orchHost, orchPort] = values.orchestrator.split(":");
   return {
-    environment: c.environment,
-    vip: c.vip,
-    edge: { name: EDGE.name, address: c.edgeAddress, hostKey: c.edgeHostKey },
-    model: { name: MODEL.name, address: c.modelAddress, hostKey: c.modelHostKey },
+    environment: values.environment,
+    vip: values.vip,
+    edge: { name: EDGE.name, address: values.edgeAddress, hostKey: values.edgeHostKey },
+    model: { name: MODEL.name, address: values.modelAddress, hostKey: values.modelHostKey },
     orchestrator: { host: orchHost, port: Number(orchPort) },
     ssh: {
-      user: c.sshUser,
-      privateKeyPath: c.sshPrivateKeyPath && expandHome(c.sshPrivateKeyPath),
-      knownHostsFile: c.knownHostsFile && expandHome(c.knownHostsFile),
+      user: values.sshUser,
+      privateKeyPath: values.sshPrivateKeyPath && expandHome(values.sshPrivateKeyPath),
+      knownHostsFile: values.knownHostsFile && expandHome(values.knownHostsFile),
     },
   };
 }

@@ -15,7 +15,7 @@ import { parseArgs } from "node:util";
 import { Issue } from "../common/issues";
 import { expandHome } from "../common/paths";
 import { CONFIG_NAMESPACE, PINNED_HOSTS, key } from "../components/config";
-import { ConfigReader, readStackSettings } from "../components/stackSettings";
+import { ConfigReader, readStack } from "../components/stack";
 import { CONFIG_SET_DEFAULTS } from "../providers";
 import { deployPublicKey } from "../providers/ssh/deployKey";
 import { fingerprint, parseHostKey, pinnedHostKeys, sameKey } from "../providers/ssh/hostKeys";
@@ -293,7 +293,7 @@ async function doctor(stack: string): Promise<Finding[]> {
       ...findings,
       fail(`cannot read the config: ${config.error}`, "source scripts/lib/env.sh"),
     ];
-  const { issues } = readStackSettings(config.read, { stack });
+  const { issues } = readStack(config.read, { stack });
   findings.push(
     ...(issues.length === 0
       ? [ok("config is valid (the program's own validation)")]

@@ -21,7 +21,7 @@ import {
   sameKey,
 } from "../providers/ssh/hostKeys";
 import { scanHostKey } from "../providers/ssh/hostKeyScan";
-import { ConfigReader } from "../components/stackSettings";
+import { ConfigReader } from "../components/stack";
 import { readStackConfig } from "./lib/stackConfig";
 import { runMain } from "./lib/runMain";
 

@@ -22,7 +22,7 @@ export interface HostConnection {
   knownHostsFile?: string;
 }
 
-/** One file of a config set. */
+/** One file of a config set: also the type components render their files as (components/kit). */
 export interface ManagedFile {
   /** Absolute, normalized path on the host. */
   path: string;

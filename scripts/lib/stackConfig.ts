@@ -5,7 +5,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { CONFIG_NAMESPACE } from "../../components/config";
-import { ConfigReader } from "../../components/stackSettings";
+import { ConfigReader } from "../../components/stack";
 
 /** One value of `pulumi config --json`: a secret has no value unless shown. */
 interface ConfigEntry {

@@ -5,7 +5,7 @@ import * as path from "node:path";
 import Redis from "ioredis";
 import {
   MODEL_CACHE_PATHS,
-  ModelCacheSettings,
+  ModelCacheSpec,
   RESERVED_USERS,
   passwordSha256,
   renderModelCache,
@@ -38,20 +38,18 @@ export class ModelCacheServer {
     readonly dir: string,
     readonly port: number,
     readonly passwords: Passwords,
-    readonly settings: ModelCacheSettings,
+    readonly spec: ModelCacheSpec,
   ) {}
 
-  /** Renders `settings` (host address and bind forced to 127.0.0.1, port to a free one) and starts it. */
-  static async start(
-    settings: Omit<ModelCacheSettings, "host" | "port">,
-  ): Promise<ModelCacheServer> {
+  /** Renders `spec` (host address and bind forced to 127.0.0.1, port to a free one) and starts it. */
+  static async start(spec: Omit<ModelCacheSpec, "host" | "port">): Promise<ModelCacheServer> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "okome-model-cache-"));
     fs.chmodSync(dir, 0o755);
     // Like on the hosts, Redis runs as the redis user, and so does the scripts' candidate.
     fs.chownSync(dir, redisUser().uid, redisUser().gid);
     const port = await freePort();
-    const full: ModelCacheSettings = {
-      ...settings,
+    const full: ModelCacheSpec = {
+      ...spec,
       host: { name: "okome-model", address: "127.0.0.1" },
       bind: ["127.0.0.1"],
       port,
@@ -82,15 +80,12 @@ export class ModelCacheServer {
   }
 
   /** The rendered files with platform paths rewritten into the temp dir, written there. */
-  install(
-    settings: ModelCacheSettings = this.settings,
-    passwords: Passwords = this.passwords,
-  ): void {
+  install(spec: ModelCacheSpec = this.spec, passwords: Passwords = this.passwords): void {
     const hashes = Object.fromEntries(
       Object.entries(passwords).map(([u, p]) => [u, passwordSha256(p)]),
     );
-    const files = renderModelCache(settings, hashes);
-    const secrets = renderModelCacheSecrets(settings, {
+    const files = renderModelCache(spec, hashes);
+    const secrets = renderModelCacheSecrets(spec, {
       adminPassword: passwords[RESERVED_USERS.admin],
       monitorPassword: passwords[RESERVED_USERS.monitor],
     });
@@ -153,7 +148,7 @@ export class ModelCacheServer {
     });
   }
 
-  /** Environment for the host scripts: their settings file points into the temp dir. */
+  /** Environment for the host scripts: their environment file (redis.env) points into the temp dir. */
   scriptEnv(): NodeJS.ProcessEnv {
     return { ...process.env, OKOME_REDIS_ENV: this.local(MODEL_CACHE_PATHS.scriptsEnv) };
   }

@@ -1,12 +1,8 @@
 import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigIssuesError } from "../../common/issues";
-import {
-  ModelCacheNode,
-  ModelCacheNodeArgs,
-  passwordSha256,
-  renderModelCache,
-} from "../../components/ModelCacheNode";
+import { ModelCacheNode } from "../../components/ModelCacheNode";
+import { ModelCacheNodeArgs, passwordSha256, renderModelCache } from "../../components/modelCache";
 
 interface Registered {
   readonly type: string;

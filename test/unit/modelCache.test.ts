@@ -1,21 +1,21 @@
 import { strict as assert } from "node:assert";
-import * as fs from "node:fs";
 import * as path from "node:path";
 import {
   MODEL_CACHE_DEFAULTS,
-  ModelCacheSettings,
+  ModelCacheSpec,
   modelCacheCommands,
   passwordSha256,
+  readModelCacheStackKeys,
   renderModelCache,
   renderModelCacheSecrets,
   restartOnlyLines,
   validateModelCacheArgs,
 } from "../../components/modelCache";
-import { readModelCacheConfig } from "../../components/modelCacheConfig";
+import { expectGolden } from "../support/golden";
 
 const GOLDEN = path.join(__dirname, "golden", "model-cache");
 const host = { name: "okome-model", address: "10.86.0.19" };
-const lab: ModelCacheSettings = { host, hostMemory: "1gb", maxmemory: "256mb" };
+const lab: ModelCacheSpec = { host, hostMemory: "1gb", maxmemory: "256mb" };
 const hashes = {
   "okome-admin": passwordSha256("admin-password"),
   "okome-monitor": passwordSha256("monitor-password"),
@@ -23,17 +23,12 @@ const hashes = {
   planner: passwordSha256("planner-password"),
 };
 
-/** Compares with test/unit/golden/model-cache/<variant>/<file>; UPDATE_GOLDEN=1 rewrites them. */
-function golden(variant: string, settings: ModelCacheSettings): void {
-  const files = renderModelCache(settings, hashes);
+/** Compares with test/unit/golden/model-cache/<variant>/<file>; OKOME_UPDATE_GOLDEN=1 rewrites them. */
+function golden(variant: string, spec: ModelCacheSpec): void {
+  const files = renderModelCache(spec, hashes);
   for (const f of [...files.scripts, ...files.config, ...files.restart, ...files.exporter]) {
     if (f.path.startsWith("/usr/local/sbin/")) continue; // copied verbatim from assets/scripts
-    const file = path.join(GOLDEN, variant, path.basename(f.path));
-    if (process.env.UPDATE_GOLDEN === "1") {
-      fs.mkdirSync(path.dirname(file), { recursive: true });
-      fs.writeFileSync(file, f.content);
-    }
-    assert.equal(f.content, fs.readFileSync(file, "utf8"), `${f.path} differs from ${file}`);
+    expectGolden(path.join(GOLDEN, variant, path.basename(f.path)), f.content, f.path);
   }
 }
 
@@ -134,7 +129,7 @@ describe("model cache: rendering", () => {
   });
 
   it("lists only restart-only settings in the restart set, so live changes leave it alone", () => {
-    const restart = (s: ModelCacheSettings) => renderModelCache(s, hashes).restart[0].content;
+    const restart = (s: ModelCacheSpec) => renderModelCache(s, hashes).restart[0].content;
     const base = restart(lab);
     for (const live of [
       { port: 6380 },
@@ -283,7 +278,7 @@ describe("model cache: stack config", () => {
   const raw = { modelAddress: "10.86.0.19", modelMemory: "1gb", redisMaxmemory: "256mb" };
 
   it("reads the lab settings into arguments", () => {
-    const { args, issues } = readModelCacheConfig({
+    const { args, issues } = readModelCacheStackKeys({
       ...raw,
       redisBind: '["127.0.0.1"]',
       redisPort: "6379",
@@ -298,7 +293,7 @@ describe("model cache: stack config", () => {
   });
 
   it("names every bad key in full, all at once", () => {
-    const { issues } = readModelCacheConfig({
+    const { issues } = readModelCacheStackKeys({
       redisMaxmemory: "lots",
       redisMaxmemoryPolicy: "lru",
       redisPort: "six",
@@ -325,7 +320,7 @@ describe("model cache: stack config", () => {
   });
 
   it("names both indices of a redisExtraOptions name given twice", () => {
-    const { issues } = readModelCacheConfig({
+    const { issues } = readModelCacheStackKeys({
       ...raw,
       redisExtraOptions: '["io-threads 2", "lazyfree-lazy-eviction yes", "io-threads 4"]',
     });
@@ -339,7 +334,7 @@ describe("model cache: stack config", () => {
   });
 
   it("refuses the stack's VIP in redisBind, naming the key", () => {
-    const { issues } = readModelCacheConfig({
+    const { issues } = readModelCacheStackKeys({
       ...raw,
       vip: "10.86.0.18",
       redisBind: '["127.0.0.1", "10.86.0.18"]',
@@ -352,7 +347,7 @@ describe("model cache: stack config", () => {
   });
 
   it("checks redisMaxmemory against modelMemory", () => {
-    const { issues } = readModelCacheConfig({ ...raw, redisMaxmemory: "4gb" });
+    const { issues } = readModelCacheStackKeys({ ...raw, redisMaxmemory: "4gb" });
     assert.deepEqual(
       issues.map((i) => i.path),
       ["okome-cache:redisMaxmemory"],

@@ -8,7 +8,7 @@ import {
   MODEL_CACHE_PATHS,
   ORCHESTRATOR_USER,
   RESERVED_USERS,
-  ModelCacheSettings,
+  ModelCacheSpec,
 } from "../../components/modelCache";
 import { REDIS } from "../../components/platform";
 import { ModelCacheServer } from "../support/modelCacheServer";
@@ -18,7 +18,7 @@ import { ModelCacheServer } from "../support/modelCacheServer";
 describe("model cache: host scripts (okome-redis-server-candidate, okome-redis-apply)", function () {
   this.timeout(60_000);
   let server: ModelCacheServer;
-  let settings: ModelCacheSettings;
+  let spec: ModelCacheSpec;
 
   const run = (script: string, ...args: string[]) => {
     const r = spawnSync(path.join(server.dir, "sbin", script), args, {
@@ -48,7 +48,7 @@ describe("model cache: host scripts (okome-redis-server-candidate, okome-redis-a
       maxmemory: "256mb",
       exporter: false,
     });
-    settings = server.settings;
+    spec = server.spec;
   });
   afterEach(() => server?.dispose());
 
@@ -127,7 +127,7 @@ describe("model cache: host scripts (okome-redis-server-candidate, okome-redis-a
     after(() => fs.rmSync(fakeBin, { recursive: true, force: true }));
 
     it("restarts onto a new restart-only setting; --check then passes", async () => {
-      server.install({ ...settings, extraOptions: { "io-threads": "2" } });
+      server.install({ ...spec, extraOptions: { "io-threads": "2" } });
       assert.equal(run("okome-redis-apply").code, 0);
       assert.equal(restart("", "--check").code, 1, "a restart is pending");
       const r = restart();
@@ -137,7 +137,7 @@ describe("model cache: host scripts (okome-redis-server-candidate, okome-redis-a
     });
 
     it("when the new setting does not start, brings Redis back on the previous value and fails saying so", async () => {
-      server.install({ ...settings, extraOptions: { "io-threads": "3" } });
+      server.install({ ...spec, extraOptions: { "io-threads": "3" } });
       assert.equal(run("okome-redis-apply").code, 0);
       const r = restart("io-threads 3");
       assert.equal(r.code, 1);
@@ -168,7 +168,7 @@ describe("model cache: host scripts (okome-redis-server-candidate, okome-redis-a
 
     it("--check writes nothing, not even the accepted admin secret", () => {
       const accepted = server.local(MODEL_CACHE_PATHS.adminAcceptedSecret);
-      server.install({ ...settings, maxmemory: "300mb" });
+      server.install({ ...spec, maxmemory: "300mb" });
       const r = run("okome-redis-apply", "--check");
       assert.equal(r.out, "live maxmemory");
       assert.equal(fs.existsSync(accepted), false, `${accepted} was written`);
@@ -187,7 +187,7 @@ describe("model cache: host scripts (okome-redis-server-candidate, okome-redis-a
       const c = await app();
       await c.set("okome:kept", "yes");
       const pid = server.pid;
-      server.install({ ...settings, maxmemory: "300mb" });
+      server.install({ ...spec, maxmemory: "300mb" });
 
       const before = run("okome-redis-apply", "--check");
       assert.equal(before.code, 1);
@@ -207,7 +207,7 @@ describe("model cache: host scripts (okome-redis-server-candidate, okome-redis-a
       const c = await app();
       await c.set("okome:kept", "yes");
       const newPort = server.port + 1;
-      server.install({ ...settings, port: newPort });
+      server.install({ ...spec, port: newPort });
       const r = run("okome-redis-apply");
       assert.equal(r.code, 0, r.err);
       assert.match(r.out, /port: '\d+' -> '\d+'/);
@@ -222,7 +222,7 @@ describe("model cache: host scripts (okome-redis-server-candidate, okome-redis-a
         ...server.passwords,
         [ORCHESTRATOR_USER.name]: "a-new-password-for-okome",
       };
-      server.install(settings, passwords);
+      server.install(spec, passwords);
       const r = run("okome-redis-apply");
       assert.equal(r.code, 0, r.err);
       assert.match(r.out, /users reloaded/);
@@ -239,7 +239,7 @@ describe("model cache: host scripts (okome-redis-server-candidate, okome-redis-a
       await c.set("okome:kept", "yes");
       const pid = server.pid;
       const passwords = { ...server.passwords, [RESERVED_USERS.admin]: "a-new-admin-password" };
-      server.install(settings, passwords);
+      server.install(spec, passwords);
 
       const r = run("okome-redis-apply");
       assert.equal(r.code, 0, r.err);
@@ -256,7 +256,7 @@ describe("model cache: host scripts (okome-redis-server-candidate, okome-redis-a
     });
 
     it("refuses to guess when neither the new nor the last accepted admin secret logs in", () => {
-      server.install(settings, { ...server.passwords, [RESERVED_USERS.admin]: "unknown-to-redis" });
+      server.install(spec, { ...server.passwords, [RESERVED_USERS.admin]: "unknown-to-redis" });
       const r = run("okome-redis-apply");
       assert.equal(r.code, 1);
       assert.match(r.err, /cannot log in .* nor with the last accepted secret/);
@@ -264,7 +264,7 @@ describe("model cache: host scripts (okome-redis-server-candidate, okome-redis-a
 
     it("leaves a restart-only setting to okome-redis-restart, and says so", () => {
       server.install({
-        ...settings,
+        ...spec,
         extraOptions: { "io-threads": "2", "lazyfree-lazy-eviction": "yes" },
       });
       const r = run("okome-redis-apply");
@@ -284,7 +284,7 @@ describe("model cache: host scripts (okome-redis-server-candidate, okome-redis-a
       await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
       const port = (taken.address() as net.AddressInfo).port;
       try {
-        server.install({ ...settings, port, maxmemory: "300mb" });
+        server.install({ ...spec, port, maxmemory: "300mb" });
         const r = run("okome-redis-apply");
         assert.equal(r.code, 1);
         assert.match(r.err, /CONFIG SET refused, nothing changed/);

@@ -1,0 +1,45 @@
+import { Issue } from "../common/issues";
+import {
+  SECRET_CONFIG_KEYS,
+  STACK_CONFIG_KEYS,
+  ValidationContext,
+  validateStackConfig,
+} from "./config";
+import type { RawStackValues, StackKeyReading } from "./kit";
+import { MODEL_CACHE_STACK_KEYS, ModelCacheSpec, readModelCacheStackKeys } from "./modelCache";
+
+/**
+ * How a caller reads one stack key (without the namespace): `pulumi.Config` in the program,
+ * `pulumi config --json` in `npm run doctor`. A secret key may answer any placeholder: only
+ * its presence is validated.
+ */
+export type ConfigReader = (name: string) => string | undefined;
+
+/**
+ * Every key the program reads: the shared schema's (components/config.ts), then each
+ * component's schema's. Derived from the schemas: there is no other list.
+ */
+export const STACK_KEYS: readonly string[] = [...STACK_CONFIG_KEYS, ...MODEL_CACHE_STACK_KEYS];
+
+/** The whole stack config as read, with every problem at once. */
+export interface StackReading {
+  /** Every key's raw value; parseStackConfig shapes the shared ones. */
+  readonly raw: RawStackValues;
+  readonly modelCache: StackKeyReading<Omit<ModelCacheSpec, "host">>;
+  /** Every problem, each named by its full stack key. */
+  readonly issues: readonly Issue[];
+}
+
+/** Reads and validates the whole stack config: the one validation the program and doctor share. */
+export function readStack(read: ConfigReader, context: ValidationContext): StackReading {
+  const raw = Object.fromEntries(STACK_KEYS.map((name) => [name, read(name)]));
+  const modelCache = readModelCacheStackKeys(raw);
+  return {
+    raw,
+    modelCache,
+    issues: [...validateStackConfig(raw, context), ...modelCache.issues],
+  };
+}
+
+/** True for the keys whose value the program never reads in clear while validating. */
+export const isSecretKey = (name: string) => SECRET_CONFIG_KEYS.includes(name);
