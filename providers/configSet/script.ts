@@ -19,7 +19,8 @@ export const TXN_BASE = "/var/lib/okome/txn";
 /** The prefix of the temp files a write creates beside its target. */
 export const NEW_PREFIX = ".okome-new.";
 
-export type HostScript = "begin" | "txn" | "wait" | "finish" | "confirm" | "read" | "recover";
+export type HostScript =
+  "lib" | "begin" | "txn" | "wait" | "finish" | "confirm" | "read" | "recover";
 
 /** The text of host/<name>.sh. */
 export function hostScript(name: HostScript): string {
@@ -31,9 +32,13 @@ export function shQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
+/** Scripts that use lib.sh's functions get it in front of them. */
+const NEEDS_LIB: ReadonlySet<HostScript> = new Set(["read"]);
+
 /** `sh -c '<host/name.sh>' okome-<name> args...`: one command line, the script never on disk. */
 export function hostCommand(name: HostScript, args: readonly string[]): string {
-  return ["sh", "-c", shQuote(hostScript(name)), `okome-${name}`, ...args.map(shQuote)].join(" ");
+  const script = (NEEDS_LIB.has(name) ? hostScript("lib") + "\n" : "") + hostScript(name);
+  return ["sh", "-c", shQuote(script), `okome-${name}`, ...args.map(shQuote)].join(" ");
 }
 
 const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
@@ -104,6 +109,7 @@ export function buildBundle(input: TransactionInput): { bundle: string; sha256: 
   const sections: [string, string][] = [
     ["manifest", manifest.join("\n") + "\n"],
     ["txn.sh", hostScript("txn")],
+    ["lib.sh", hostScript("lib")],
     ["recover.sh", hostScript("recover")],
     ["recover.service", readFileSync(path.join(__dirname, "host", "recover.service"), "utf8")],
     ["activate", input.activate],
@@ -206,10 +212,9 @@ export function parseTxnOutput(stdout: string): TxnReport {
       case "refused": {
         const n = Number(f[1]);
         if (f[2] === "link") r.refused[n] = { kind: "link", target: decode(f[3]) };
-        else if (f[2] === "parent") {
-          const [owner, mode] = (f[4] ?? "").split("-");
-          r.refused[n] = { kind: "parent", dir: decode(f[3]), owner, mode };
-        } else r.refused[n] = { kind: "notfile" };
+        else if (f[2] === "parent")
+          r.refused[n] = { kind: "parent", dir: decode(f[3]), owner: f[4], mode: f[5] };
+        else r.refused[n] = { kind: "notfile" };
         break;
       }
       case "orphan":
@@ -273,6 +278,11 @@ export function parseReadOutput(stdout: string, count: number): LiveFile[] {
     else if (f[1] === "link")
       files[i] = { present: "refused", why: `is a symbolic link (to ${decode(f[2])})` };
     else if (f[1] === "notfile") files[i] = { present: "refused", why: "is not a regular file" };
+    else if (f[1] === "unsafe")
+      files[i] = {
+        present: "refused",
+        why: `is under ${decode(f[2])} (${f[3]} ${f[4]}), which a non-root user can write`,
+      };
     else
       files[i] = {
         present: true,

@@ -86,7 +86,9 @@ function injectFault(fault: Fault | undefined, phase: string, session: SshSessio
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const lostConnection = (e: unknown) => e instanceof SshError && e.kind === "closed";
+/** The connection dropped, or a reconnection failed for a reason that may pass (not auth, not a key). */
+const lostConnection = (e: unknown) =>
+  e instanceof SshError && (e.kind === "closed" || (e.kind === "connect" && e.retryable));
 
 /** A short, stable id for this run's transactions, so a lost `begin` answer can be found again. */
 const txnName = (service: string) =>
@@ -138,7 +140,12 @@ async function follow(
     } catch (e) {
       if (!lostConnection(e)) throw e;
       lostSince ??= Date.now();
-      if (Date.now() - lostSince > TXN_DEFAULTS.reconnectForMs) throw e;
+      if (Date.now() - lostSince > TXN_DEFAULTS.reconnectForMs) {
+        throw new Error(
+          `${t.name}: lost the connection while following the transaction in ${dir}, and could not reconnect for ${TXN_DEFAULTS.reconnectForMs / 1000} s (${(e as Error).message}). ` +
+            "It goes on on the host and ends committed or rolled back by itself; the next run on this host reports how it ended.",
+        );
+      }
       await sleep(TXN_DEFAULTS.reconnectBackoffMs);
     }
   }
@@ -173,6 +180,16 @@ export function transactionError(
   const lines = [`${host}: ${s.service}: ${phase} ${cmd ? `(\`${cmd}\`) ` : ""}${status}.`];
   if (step?.output.trim()) lines.push(step.output.trimEnd());
   if (report.uploadError) lines.push(`The host refused the upload: ${report.uploadError}.`);
+  if (report.failed === "unfollowed") {
+    lines.push(
+      "No provider was following this transaction when it got the host's lock (the run that started it was stopped), so it did not apply a change a newer run may have replaced.",
+    );
+  }
+  if (report.failed === "recover-unit") {
+    lines.push(
+      "Could not install okome-txn-recover.service, the dead-man switch's safety net across reboots.",
+    );
+  }
   if (report.failed === "lock") {
     lines.push(
       `Another transaction holds this host's lock: ${report.holder ?? "unknown"}; waited ${s.lockWaitSeconds} s. ` +
@@ -238,13 +255,12 @@ const DEADMAN_GRACE_MS = 5_000;
  */
 async function confirmDeadman(
   t: SshTarget,
-  firstKey: HostKey,
+  pinned: SshTarget,
   s: TxnSettings,
   dir: string,
   deadlineMs: number,
 ): Promise<{ report: TxnReport; loginError?: string }> {
   const armedAt = Date.now();
-  const pinned: SshTarget = { ...t, trusted: [firstKey], trustSource: "this run's first session" };
   let fresh: SshSession;
   try {
     fresh = await connect(pinned, DEADMAN_CONFIRM_CONNECT);
@@ -256,7 +272,9 @@ async function confirmDeadman(
   }
   try {
     await runHost(fresh, hostCommand("confirm", [dir]), `${s.service} confirm`);
-    return { report: await follow(t, dir, "final", async () => fresh, deadlineMs) };
+    // The fresh session first; after a drop, the shared one, pinned the same way.
+    const session = async () => (fresh.closed ? pooledSession(pinned) : fresh);
+    return { report: await follow(t, dir, "final", session, deadlineMs) };
   } finally {
     fresh.close();
   }
@@ -313,6 +331,8 @@ export async function runTransaction(
 
   const session = await pooledSession(t);
   const firstKey = session.hostKey;
+  // Every reconnection must meet the key the first session saw (first-use trust included).
+  const pinned: SshTarget = { ...t, trusted: [firstKey], trustSource: "this run's first session" };
   try {
     const out = await runHost(
       session,
@@ -329,20 +349,33 @@ export async function runTransaction(
   const fault = faultFromEnv();
   injectFault(fault, "upload", session);
 
-  const pooled = () => pooledSession(t);
+  const pooled = () => pooledSession(pinned);
+  /** Removes the transaction dir; a failure to do so costs a warning, never the result. */
+  const finish = async () => {
+    try {
+      await runHost(await pooled(), hostCommand("finish", [TXN_BASE, name]), `${s.service} finish`);
+    } catch (e) {
+      console.error(
+        `warning: ${t.name}: could not remove ${dir} (${(e as Error).message}); the next transaction on this host will.`,
+      );
+    }
+  };
   let report = await follow(t, dir, s.deadman ? "armed" : "final", pooled, deadlineMs, fault);
   reportOrphans(t, report.orphans);
   if (report.state === "missing" || report.state === "unstarted") {
+    await finish();
     throw new Error(
       `${t.name}: ${s.service}: the connection dropped while the transaction was sent and it never started on the host. Nothing was written; the host is unchanged.`,
     );
   }
   let loginError: string | undefined;
   if (report.state === "armed") {
-    ({ report, loginError } = await confirmDeadman(t, firstKey, s, dir, deadlineMs));
+    ({ report, loginError } = await confirmDeadman(t, pinned, s, dir, deadlineMs));
   }
-  await runHost(await pooled(), hostCommand("finish", [TXN_BASE, name]), `${s.service} finish`);
-  if (report.expired) throw deadmanError(t, s, loginError, changes);
+  await finish();
+  if (report.expired && report.steps.rollback?.rc === 0) {
+    throw deadmanError(t, s, loginError, changes);
+  }
   if (!report.done) throw transactionError(t.name, s, report, changes, paths);
   return { report, hostKey: firstKey };
 }

@@ -18,17 +18,18 @@ refuse() {
 [ ! -L "$base" ] || refuse "$base is a symbolic link"
 mkdir -p -- "$base" || refuse "cannot create $base"
 { chown root:root -- "$base" && chmod 0700 -- "$base"; } || refuse "cannot secure $base"
-upload=$(mktemp "$base/.upload-XXXXXX") || refuse "cannot create a file in $base"
+# The dir comes first, so a provider that reconnects while this still reads or unpacks finds
+# the transaction starting (wait.sh), not missing.
+case $name in */* | .* | "") refuse "bad transaction name $name" ;; esac
+T=$base/$name
+mkdir -- "$T" || refuse "cannot create $T"
+upload=$T/upload
 cat >"$upload"
 got=$(sha256sum <"$upload" | cut -d ' ' -f 1)
 if [ "$got" != "$sum" ]; then
-  rm -f -- "$upload"
+  rm -rf -- "$T"
   refuse "digest mismatch (got $got): the transaction arrived incomplete"
 fi
-
-case $name in */* | .* | "") refuse "bad transaction name $name" ;; esac
-T=$base/$name
-mkdir -- "$T" || { rm -f -- "$upload"; refuse "cannot create $T"; }
 mkdir "$T/new"
 # Sections: a `--okome-file NAME` line, then NAME's content in base64. Names are the
 # provider's own (manifest, txn.sh, new/<n>), never a path from the set.
@@ -51,7 +52,7 @@ done
 # systemd (a test sshd on the deploy machine) a new session keeps it from the SIGHUP.
 if [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then
   systemd-run --quiet --collect --unit="okome-txn-$(basename -- "$T")" \
-    --property=KillMode=process /bin/sh "$T/txn.sh" run "$T" >"$T/start.out" 2>&1 ||
+    /bin/sh "$T/txn.sh" run "$T" >"$T/start.out" 2>&1 ||
     { cat -- "$T/start.out"; rm -rf -- "$T"; refuse "systemd-run could not start the transaction"; }
 else
   setsid /bin/sh "$T/txn.sh" run "$T" </dev/null >/dev/null 2>&1 &

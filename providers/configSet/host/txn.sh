@@ -8,8 +8,9 @@
 # <dir> holds what begin.sh unpacked: manifest, new/<n> (file contents), the step commands
 # (validate, activate, verify; each optional but activate), recover.sh and recover.service.
 # Progress goes to <dir>/log as `@okome ...` lines and <dir>/state says where it stands:
-# queued (waiting for the lock), running, armed (waiting for the dead-man confirmation), then
-# one of done, failed, expired, rolled-back, rollback-failed. The provider reads both (wait.sh) and removes the dir.
+# queued (waiting for the lock), preparing (backing up: nothing written yet), running, armed
+# (waiting for the dead-man confirmation), then one of done, failed, expired, rolled-back,
+# rollback-failed. The provider reads both (wait.sh) and removes the dir.
 set -u
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export PATH LC_ALL=C
@@ -22,7 +23,6 @@ LOG=$T/log
 ORPHAN_GRACE_MINUTES=2
 
 say() { printf '@okome %s\n' "$*" >>"$LOG"; }
-b64() { base64 -w0; }
 dec() { printf %s "$1" | base64 -d; }
 setstate() { printf '%s\n' "$1" >"$T/state.tmp" && mv -f -- "$T/state.tmp" "$T/state"; }
 setting() { awk -v k="$1" '$1 == k { print $2; exit }' "$T/manifest"; }
@@ -31,7 +31,12 @@ SERVICE=$(setting service)
 STEP_TIMEOUT=$(setting step_timeout)
 LOCK_WAIT=$(setting lock_wait)
 DEADMAN=$(setting deadman)
-awk '$1 == "allow" { print $2 }' "$T/manifest" | while read -r d; do dec "$d" && echo; done >"$T/allow.list"
+ALLOW_LIST=$T/allow.list
+awk '$1 == "allow" { print $2 }' "$T/manifest" | while read -r d; do dec "$d" && echo; done >"$ALLOW_LIST"
+# shellcheck source=providers/configSet/host/lib.sh
+. "$T/lib.sh"
+# Seconds since boot: a deadline that a clock step at first time sync cannot move (Pis have no RTC).
+now() { cut -d . -f 1 /proc/uptime; }
 
 # The top-most missing parent of $1, so a rollback removes exactly the dirs the set created.
 topmissing() {
@@ -44,31 +49,6 @@ prune() {
   d=$(dirname -- "$1")
   while rmdir -- "$d" 2>/dev/null; do [ "$d" = "$2" ] && break; d=$(dirname -- "$d"); done
   return 0
-}
-
-# True when a user other than root can create, rename or remove entries in directory $1.
-writable_by_others() {
-  s=$(stat -L -c '%u %g %a' -- "$1") || return 0
-  uid=${s%% *} rest=${s#* }
-  gid=${rest%% *} perm=${rest#* }
-  [ "$uid" = 0 ] || return 0
-  [ $((perm % 10 & 2)) -eq 0 ] || return 0
-  [ "$gid" = 0 ] || [ $((perm / 10 % 10 & 2)) -eq 0 ] || return 0
-  return 1
-}
-# Prints the nearest existing ancestor of $1 that a non-root user could write, unless the set
-# expects it (allow lines): its owner could swap the file, or a parent, for a link.
-unsafe_ancestor() {
-  d=$(dirname -- "$1")
-  while [ ! -e "$d" ]; do d=$(dirname -- "$d"); done
-  while :; do
-    if writable_by_others "$d" && ! grep -qxF -- "$d" "$T/allow.list"; then
-      printf '%s %s' "$(printf %s "$d" | b64)" "$(stat -L -c '%U:%G-%a' -- "$d")"
-      return 0
-    fi
-    [ "$d" = / ] && return 1
-    d=$(dirname -- "$d")
-  done
 }
 
 # Each op line: op <n> write|restore <path> <mode> <owner> <group> <dirmode>, or
@@ -94,7 +74,9 @@ backup() {
     return 1
   fi
   if [ -e "$2" ]; then
-    cp -p -- "$2" "$T/bak/$1" && stat -c '%a %U %G' -- "$2" >"$T/bak/$1.meta"
+    # Copied under a temp name: a half-written backup must never look like one.
+    cp -p -- "$2" "$T/bak/$1.part" && stat -c '%a %U %G' -- "$2" >"$T/bak/$1.meta" &&
+      mv -f -- "$T/bak/$1.part" "$T/bak/$1"
   else
     topmissing "$2" >"$T/bak/$1.absent"
   fi
@@ -131,23 +113,28 @@ apply_op() {
   esac
 }
 
-# Puts every path back as backup() found it; a path without a backup is an error, not a skip.
+# Puts every path back as backup() found it; a path without a backup is an error, not a skip,
+# and one failure does not stop the others from being restored.
 restore_backups() {
-  ok=0
-  ops | while read -r _ n _ p _; do
-    path=$(dec "$p")
-    if [ -e "$T/bak/$n.absent" ]; then
-      rm -f -- "$path" && prune "$path" "$(cat -- "$T/bak/$n.absent")" || exit 1
-    elif [ -f "$T/bak/$n" ]; then
-      tmp=$(mktemp "$(dirname -- "$path")/.okome-new.XXXXXXXX") &&
-        cp -p -- "$T/bak/$n" "$tmp" && mv -fT -- "$tmp" "$path" ||
-        { rm -f -- "$tmp"; exit 1; }
-    else
-      echo "no backup of $path: left as it is"
-      exit 1
-    fi
-  done || ok=1
-  return $ok
+  ops | {
+    ok=0
+    while read -r _ n _ p _; do
+      path=$(dec "$p")
+      if [ -e "$T/bak/$n.absent" ]; then
+        rm -f -- "$path" && prune "$path" "$(cat -- "$T/bak/$n.absent")" || ok=1
+      elif [ -f "$T/bak/$n" ]; then
+        tmp=$(mktemp "$(dirname -- "$path")/.okome-new.XXXXXXXX") || { ok=1; continue; }
+        if ! { cp -p -- "$T/bak/$n" "$tmp" && mv -fT -- "$tmp" "$path"; }; then
+          rm -f -- "$tmp"
+          ok=1
+        fi
+      else
+        echo "no backup of $path: left as it is"
+        ok=1
+      fi
+    done
+    exit $ok
+  }
 }
 
 # Output of a step, as one protocol line: `out <step> <exit code> <base64 output>`.
@@ -155,18 +142,20 @@ emit() { say "out $1 $2 $(b64 <"$3")"; }
 step() {
   [ -f "$T/$1" ] || return 0
   say "phase $1"
-  timeout "$STEP_TIMEOUT" sh "$T/$1" >"$T/$1.out" 2>&1 </dev/null
+  # The lock fds stay here: a daemon a step leaves behind must not hold the host's lock.
+  timeout -k 10 "$STEP_TIMEOUT" sh "$T/$1" >"$T/$1.out" 2>&1 </dev/null 7>&- 9>&-
   r=$?
   emit "$1" "$r" "$T/$1.out"
   return $r
 }
 
-# Restores, re-activates unless told not to, and keeps the backups when that fails.
+# Restores, re-activates unless told not to (or the restore failed: a known-mixed config is
+# not activated), and keeps the backups when anything failed.
 rollback() {
   restore_backups >"$T/rollback.out" 2>&1
   r=$?
-  if [ "${1:-}" != --no-activate ] && [ -f "$T/activate" ]; then
-    timeout "$STEP_TIMEOUT" sh "$T/activate" >>"$T/rollback.out" 2>&1 </dev/null || r=1
+  if [ "$r" = 0 ] && [ "${1:-}" != --no-activate ] && [ -f "$T/activate" ]; then
+    timeout -k 10 "$STEP_TIMEOUT" sh "$T/activate" >>"$T/rollback.out" 2>&1 </dev/null 7>&- 9>&- || r=1
   fi
   emit rollback "$r" "$T/rollback.out"
   if [ "$r" != 0 ]; then
@@ -189,13 +178,20 @@ install_recover() {
   [ -d /run/systemd/system ] || return 0
   lib=/usr/local/lib/okome/txn-recover.sh unit=/etc/systemd/system/okome-txn-recover.service
   changed=0
-  if ! cmp -s -- "$T/recover.sh" "$lib"; then install -D -m 0755 -- "$T/recover.sh" "$lib" && changed=1; fi
-  if ! cmp -s -- "$T/recover.service" "$unit"; then install -m 0644 -- "$T/recover.service" "$unit" && changed=1; fi
-  [ "$changed" = 0 ] || systemctl daemon-reload
-  systemctl is-enabled --quiet okome-txn-recover.service || systemctl enable --quiet okome-txn-recover.service
+  if ! cmp -s -- "$T/recover.sh" "$lib"; then
+    install -D -m 0755 -- "$T/recover.sh" "$lib" || return 1
+    changed=1
+  fi
+  if ! cmp -s -- "$T/recover.service" "$unit"; then
+    install -m 0644 -- "$T/recover.service" "$unit" || return 1
+    changed=1
+  fi
+  if [ "$changed" = 1 ]; then systemctl daemon-reload || return 1; fi
+  systemctl is-enabled --quiet okome-txn-recover.service ||
+    systemctl enable --quiet okome-txn-recover.service
 }
 
-last_failure() { grep '^@okome failed ' "$1/log" | tail -n 1 | cut -d ' ' -f 3 | b64; }
+last_failure() { printf %s "$(grep '^@okome failed ' "$1/log" | tail -n 1 | cut -d ' ' -f 3)" | b64; }
 
 # Earlier transactions nobody collected: one whose runner died mid-way is rolled back now (we
 # hold the lock, so no runner is alive); a finished one is reported and removed.
@@ -214,10 +210,10 @@ sweep() {
     was=$(cat -- "$d/state")
     name=$(printf %s "$(basename -- "$d")" | b64)
     case $was in
-    queued)
-      # Its runner died waiting for the lock (a reboot, a kill): nothing was written.
+    queued | preparing)
+      # Its runner died before writing (waiting for the lock, or backing up): nothing to undo.
       flock -n "$d/runner.lock" true || continue
-      say "orphan $name queued abandoned"
+      say "orphan $name $was abandoned"
       rm -rf -- "$d"
       ;;
     running | armed)
@@ -228,17 +224,29 @@ sweep() {
         : >"$d/kept"
         ;;
       esac
+      [ -e "$d/kept" ] || rm -rf -- "$d"
       say "orphan $name $was $(cat -- "$d/state") $(last_failure "$d")"
       ;;
     done | failed | expired | rolled-back | rollback-failed)
+      # Kept backups were reported once, to whoever collected them; they wait for the operator.
+      [ ! -e "$d/reported" ] || continue
       [ -n "$(find "$d/state" -mmin +"$ORPHAN_GRACE_MINUTES")" ] || continue
       flock -n "$d/waiter.lock" true || continue
       say "orphan $name $was collected $(last_failure "$d")"
-      [ -e "$d/kept" ] || rm -rf -- "$d"
+      if [ -e "$d/kept" ]; then : >"$d/reported"; else rm -rf -- "$d"; fi
       ;;
     esac
   done
-  find "$base" -maxdepth 1 -name '.upload-*' -mmin +"$ORPHAN_GRACE_MINUTES" -delete
+}
+
+# A transaction whose provider stopped following it (Ctrl-C, a crash) while it queued must not
+# apply a change that a newer run may already have superseded. wait.sh touches the heartbeat;
+# a young transaction may simply not be followed yet.
+HEARTBEAT_SECONDS=90
+followed() {
+  started=$(stat -c %Y -- "$T/manifest")
+  beat=$(stat -c %Y -- "$T/heartbeat" 2>/dev/null || echo "$started")
+  [ $(($(date +%s) - beat)) -lt "$HEARTBEAT_SECONDS" ]
 }
 
 lock() {
@@ -261,12 +269,19 @@ run() {
   # Held as long as this runner lives: a sweep that can take it knows the runner is gone. The
   # state file appears only under it, so no sweep can mistake a starting runner for a dead one.
   exec 7>>"$T/runner.lock"
-  flock -n 7
+  flock 7
   setstate queued
   lock
-  setstate running
+  setstate preparing
+  if ! followed; then
+    say "failed unfollowed"
+    finish failed
+  fi
   sweep
-  install_recover
+  if ! install_recover; then
+    say "failed recover-unit"
+    finish failed
+  fi
   say "phase backup"
   mkdir -p "$T/bak"
   refused=0
@@ -277,6 +292,8 @@ EOF
     say "failed backup"
     finish failed
   fi
+  # The backups must survive a power cut (the way out of a lockout) before anything changes.
+  sync
   awk '$1 == "capture" { print $2, $3 }' "$T/manifest" | while read -r i n; do
     if [ -e "$T/bak/$n.absent" ]; then
       say "orig $i absent $(b64 <"$T/bak/$n.absent")"
@@ -284,6 +301,7 @@ EOF
       say "orig $i file $(cat -- "$T/bak/$n.meta") $(b64 <"$T/bak/$n")"
     fi
   done
+  setstate running
   say "phase write"
   written=0
   while read -r _ n kind p m o g dm; do
@@ -297,13 +315,14 @@ EOF
 $(ops)
 EOF
   say "written $written"
+  sync
   if ! step validate; then
     say "failed validate"
     rollback
     finish failed
   fi
   if [ -n "$DEADMAN" ]; then
-    deadline=$(($(date +%s) + DEADMAN))
+    deadline=$(($(now) + DEADMAN))
     say "deadman $deadline"
   fi
   if ! step activate; then
@@ -314,7 +333,7 @@ EOF
   if [ -n "$DEADMAN" ]; then
     setstate armed
     say "phase armed"
-    while [ ! -e "$T/confirm" ] && [ "$(date +%s)" -lt "$deadline" ]; do sleep 0.2; done
+    while [ ! -e "$T/confirm" ] && [ "$(now)" -lt "$deadline" ]; do sleep 0.2; done
     if [ ! -e "$T/confirm" ]; then
       say "expired"
       rollback
@@ -334,7 +353,12 @@ EOF
 case $mode in
 run) run ;;
 rollback)
-  if rollback "${3:-}"; then setstate rolled-back; else setstate rollback-failed; fi
+  if rollback "${3:-}"; then
+    rm -rf -- "$T/bak" "$T/new"
+    setstate rolled-back
+  else
+    setstate rollback-failed
+  fi
   ;;
 *)
   echo "usage: txn.sh run|rollback <dir>" >&2

@@ -2,7 +2,8 @@
 # okome-cache config transaction, step 3 of 3 on the host: prints the transaction's log as it
 # grows until its state is final (or `armed`, when asked), then `@okome state <state>`; after
 # <seconds> it prints the state so far, and the provider calls again.
-# Arguments: <txn dir> final|armed <seconds>. Holds waiter.lock so no sweep takes the dir from it.
+# Arguments: <txn dir> final|armed <seconds>. Holds waiter.lock so no sweep takes the dir from it,
+# and touches <dir>/heartbeat while it follows.
 set -u
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export PATH LC_ALL=C
@@ -11,11 +12,17 @@ if [ ! -d "$T" ]; then
   echo "@okome state missing"
   exit 0
 fi
-exec 8>>"$T/waiter.lock"
+# The dir can vanish in between (collected by another waiter, or swept): then it is missing.
+exec 8>>"$T/waiter.lock" 2>/dev/null || {
+  echo "@okome state missing"
+  exit 0
+}
 flock -s 8
 end=$(($(date +%s) + seconds))
 shown=0
 while :; do
+  # Tells a transaction waiting for the lock that its provider still follows it (txn.sh).
+  : >"$T/heartbeat"
   # State first, then the log: a final state is written after the log's last line.
   # No state yet: the runner is starting, or begin.sh was cut off before it could start one.
   state=$(cat -- "$T/state" 2>/dev/null || echo starting)

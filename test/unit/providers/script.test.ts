@@ -356,6 +356,39 @@ describe("transaction host scripts (run locally as root)", function () {
     assert.equal(fs.existsSync(`${etc}/b.conf`), false);
   });
 
+  it("a runner that died before writing (backing up) is swept as abandoned, not rolled back", () => {
+    const dead = `${base}/unit-preparing`;
+    fs.mkdirSync(`${dead}/new`, { recursive: true });
+    fs.writeFileSync(`${dead}/new/0`, "a secret\n");
+    fs.writeFileSync(`${dead}/state`, "preparing\n");
+    const r = apply({ ops: [write(`${etc}/a.conf`, "a\n")] });
+    assert.deepEqual(r.orphans, [{ name: "unit-preparing", was: "preparing", now: "abandoned" }]);
+    assert.equal(fs.existsSync(dead), false, "its new contents (secrets) are gone with it");
+  });
+
+  it("a queued transaction nobody follows any more (its run was stopped) does not apply when it gets the lock", () => {
+    const holder = begin({ ops: [write(`${etc}/a.conf`, "a\n")], deadmanSeconds: 30 });
+    assert.equal(wait(holder, "armed").state, "armed");
+    const stale = begin({ ops: [write(`${etc}/b.conf`, "b\n")], lockWaitSeconds: 30 });
+    // Its provider is gone: no heartbeat, and it was begun long ago.
+    execFileSync("touch", ["-d", "-5 min", `${stale}/manifest`]);
+    sh(hostScript("confirm"), [holder]);
+    assert.equal(wait(holder).state, "done");
+    const r = wait(stale);
+    assert.equal(r.failed, "unfollowed");
+    assert.equal(fs.existsSync(`${etc}/b.conf`), false);
+  });
+
+  it("a daemon a step leaves behind does not hold the host's lock", () => {
+    const r = apply({
+      ops: [write(`${etc}/a.conf`, "a\n")],
+      activate: "sleep 20 >/dev/null 2>&1 &",
+    });
+    assert.ok(r.done);
+    const next = apply({ ops: [write(`${etc}/b.conf`, "b\n")], lockWaitSeconds: 2 });
+    assert.ok(next.done, JSON.stringify(next));
+  });
+
   it("a sweep leaves a transaction that is still starting alone, and removes one that never started", () => {
     // What begin.sh leaves before its runner starts: the dir, no state file yet.
     const starting = `${base}/unit-starting`;
