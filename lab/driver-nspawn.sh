@@ -42,6 +42,11 @@ start() {
   mount -t overlay overlay \
     -o "lowerdir=$image/rootfs,upperdir=$dir/upper,workdir=$dir/work" "$dir/root"
   "$LAB_SRC/personalize.sh" "$dir/root" "$host"
+  # Inside a container systemd cannot kill a whole cgroup, so stopping the deploy user's
+  # manager after its last SSH session hangs for its 2 min timeout, and logins stall behind
+  # it. Lingering keeps that manager up.
+  mkdir -p "$dir/root/var/lib/systemd/linger"
+  : >"$dir/root/var/lib/systemd/linger/okome"
   setsid "$0" supervise "$host" "$dir/root" >"$LAB_RUN/$host.console.log" 2>&1 &
   record_pid "$dir/supervisor.pid" "$!"
 }

@@ -183,6 +183,8 @@ describe("ConfigSet hardening on the lab edge (real pulumi)", function () {
       assert.equal(host(`cat ${SSHD_DROPIN}`), "LoginGraceTime 90\n", "armed: the change is live");
       assert.match(txnStates(), /^sshd-\S+ armed$/m);
       const bootBefore = host("cat /proc/sys/kernel/random/boot_id").trim();
+      // /run is a tmpfs of each boot: the marker tells the old boot from the new one.
+      host("sudo -n touch /run/okome-before-reboot");
       // Scheduled a second out, so this SSH command returns before the host goes down.
       host("sudo -n systemd-run --quiet --on-active=1 systemctl reboot");
       const started = Date.now();
@@ -190,7 +192,10 @@ describe("ConfigSet hardening on the lab edge (real pulumi)", function () {
       while (!back && Date.now() - started < 240_000) {
         await sleep(2000);
         try {
-          back = host("systemctl is-system-running --wait >/dev/null 2>&1; echo up").includes("up");
+          back =
+            host(
+              "test -e /run/okome-before-reboot && echo old || { systemctl is-system-running --wait >/dev/null 2>&1; echo new; }",
+            ).trim() === "new";
         } catch {
           back = false;
         }
