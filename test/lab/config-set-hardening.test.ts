@@ -25,6 +25,7 @@ describe("ConfigSet hardening on the lab edge (real pulumi)", function () {
   const exists = (p: string) =>
     host(`sudo -n test -e ${p} && echo yes || echo no`).trim() === "yes";
   const ok = (r: RunResult) => assert.equal(r.code, 0, r.output);
+  /** A fixture stack; each manages a site of its own, so no stack's "original" is another's file. */
   const newStack = async (extra: Record<string, string> = {}) => {
     const s = await fixtureStack(edge, extra);
     stacks.push(s);

@@ -190,14 +190,24 @@ describe("ConfigSet on the lab edge (real pulumi)", function () {
     );
   });
 
-  it("rotating the deploy key (README: Recovery): the new key logs in once authorized, a key not authorized is refused by name", async () => {
+  it("rotating the deploy key as the README says (README: Recovery): the new key at the same path logs in, and only an authorized key does", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "okome-rotate-"));
-    const fresh = path.join(dir, "okome_deploy.new");
-    const pub = newKeyPair(fresh, "okome-deploy-rotation-test");
+    // The stack's key file, as ~/.ssh/okome_deploy is prod's; state records its path.
+    const keyPath = path.join(dir, "okome_deploy");
+    fs.copyFileSync(edge.privateKeyPath, keyPath);
+    const rotating = await fixtureStack(edge, {
+      FIXTURE_KEY: keyPath,
+      FIXTURE_SITE_NAME: "okome-fixture-rotate",
+      FIXTURE_PORT: "8091",
+    });
     try {
-      // Step 2, logged in with the old key; step 4, the refresh logs in with the new one.
+      ok(await rotating.run(["up", "--yes", "--skip-preview"]));
+      // Steps 1-3: a new key, authorized with the old one, moved over the old file.
+      const pub = newKeyPair(path.join(dir, "okome_deploy.new"), "okome-deploy-rotation-test");
       host(`printf '%s\\n' '${pub}' >> ~/.ssh/authorized_keys`);
-      const r = await stack.run(["preview", "--refresh"], { FIXTURE_KEY: fresh });
+      fs.renameSync(path.join(dir, "okome_deploy.new"), keyPath);
+      // Step 4: the refresh logs in with the new key.
+      const r = await rotating.run(["preview", "--refresh"]);
       ok(r);
       assert.equal(r.connections[edge.name], 1, "the refresh logged in with the new key");
     } finally {
@@ -205,12 +215,16 @@ describe("ConfigSet on the lab edge (real pulumi)", function () {
         `grep -vF 'okome-deploy-rotation-test' ~/.ssh/authorized_keys > ~/.ssh/ak.new; mv ~/.ssh/ak.new ~/.ssh/authorized_keys`,
       );
     }
-    const refused = await stack.run(["preview", "--refresh"], { FIXTURE_KEY: fresh });
+    // The key the stack uses is the new one: once it is no longer authorized, it is refused.
+    const refused = await rotating.run(["preview", "--refresh"]);
     assert.notEqual(refused.code, 0);
     assert.match(
       refused.output,
       /okome-edge \(okome@10\.86\.0\.20:22\): the deploy key was refused/,
     );
+    fs.copyFileSync(edge.privateKeyPath, keyPath);
+    const d = await rotating.dispose();
+    assert.equal(d.code, 0, d.output);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 

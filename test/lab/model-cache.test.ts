@@ -224,17 +224,23 @@ describe("ModelCacheNode on the lab's okome-model (real pulumi)", function () {
     );
     rotated.disconnect();
     const o = await stack.outputs();
-    const stale = new Redis({
+    // AUTH on an unauthenticated connection: the old password is refused, the new one accepted.
+    const probe = new Redis({
       host: String(o.modelCacheAddress),
       port: Number(o.modelCachePort),
-      username: String(o.modelCacheUser),
-      password: oldPassword,
       lazyConnect: true,
+      enableReadyCheck: false,
       maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
     });
-    stale.on("error", () => undefined);
-    await assert.rejects(stale.connect(), /WRONGPASS/);
-    stale.disconnect();
+    probe.on("error", () => undefined);
+    try {
+      await probe.connect();
+      await assert.rejects(probe.call("AUTH", String(o.modelCacheUser), oldPassword), /WRONGPASS/);
+      assert.equal(await probe.call("AUTH", String(o.modelCacheUser), newPassword), "OK");
+    } finally {
+      probe.disconnect();
+    }
     await validates();
   });
 
