@@ -36,7 +36,7 @@ suite "lab up (nspawn)" bash lab/lab.sh up --driver nspawn
 trap 'bash lab/lab.sh down' EXIT
 suite "config transactions, the model cache and host keys on the lab (nspawn), with the real pulumi" \
   npx mocha --timeout 900000 test/lab/config-set.test.ts test/lab/model-cache.test.ts \
-  test/lab/hostkeys.test.ts
+  test/lab/hostkeys.test.ts test/lab/replaced-host.test.ts
 suite "lab down (nspawn)" bash lab/lab.sh down
 
 # qemu, the lab of record, for what needs a real kernel: the transaction hardening reboots
