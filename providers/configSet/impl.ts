@@ -141,14 +141,9 @@ export async function read(id: string, props: WireOutputs) {
   const session = await pooledSession(t);
   const paths = Object.keys(props.files);
   const live = parseReadOutput(
-    await runHost(
-      session,
-      hostCommand("read", props.userWritableDirs ?? []),
-      `${props.service} read`,
-      {
-        stdin: paths.map((p) => `${p}\n`).join(""),
-      },
-    ),
+    await runHost(session, hostCommand("read", []), `${props.service} read`, {
+      stdin: paths.map((p) => `${p}\n`).join(""),
+    }),
     paths.length,
   );
   const files: Record<string, FileState> = {};

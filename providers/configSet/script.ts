@@ -32,13 +32,9 @@ export function shQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-/** Scripts that use lib.sh's functions get it in front of them. */
-const NEEDS_LIB: ReadonlySet<HostScript> = new Set(["read"]);
-
 /** `sh -c '<host/name.sh>' okome-<name> args...`: one command line, the script never on disk. */
 export function hostCommand(name: HostScript, args: readonly string[]): string {
-  const script = (NEEDS_LIB.has(name) ? hostScript("lib") + "\n" : "") + hostScript(name);
-  return ["sh", "-c", shQuote(script), `okome-${name}`, ...args.map(shQuote)].join(" ");
+  return ["sh", "-c", shQuote(hostScript(name)), `okome-${name}`, ...args.map(shQuote)].join(" ");
 }
 
 const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
@@ -278,11 +274,6 @@ export function parseReadOutput(stdout: string, count: number): LiveFile[] {
     else if (f[1] === "link")
       files[i] = { present: "refused", why: `is a symbolic link (to ${decode(f[2])})` };
     else if (f[1] === "notfile") files[i] = { present: "refused", why: "is not a regular file" };
-    else if (f[1] === "unsafe")
-      files[i] = {
-        present: "refused",
-        why: `is under ${decode(f[2])} (${f[3]} ${f[4]}), which a non-root user can write`,
-      };
     else
       files[i] = {
         present: true,

@@ -1,5 +1,5 @@
 # shellcheck shell=sh
-# Path checks shared by txn.sh (sourced) and read.sh (prepended): whether a user other than root
+# Path checks of txn.sh (sourced from the bundle): whether a user other than root
 # could steer a path. $ALLOW_LIST names a file of directories the set expects to be writable.
 
 b64() { base64 -w0; }
