@@ -20,18 +20,31 @@ describe("ModelCacheNode on the lab's okome-model (real pulumi)", function () {
 
   const ok = (r: RunResult) => assert.equal(r.code, 0, r.output);
   const sh = (command: string) => onHost(host, command).trim();
-  /** Runs `command` as the monitor user (the admin may run INFO no more), over TCP as the exporter does. */
-  const asMonitor = async (...command: string[]) => {
+  /** An unconnected client of the node from the stack outputs, as `user` when given; no retries. */
+  const client = async (user?: "app" | "monitor") => {
     const o = await stack.outputs();
+    const credentials = {
+      app: { username: String(o.modelCacheUser), password: String(o.modelCachePassword) },
+      monitor: {
+        username: String(o.modelCacheMonitorUser),
+        password: String(o.modelCacheMonitorPassword),
+      },
+    };
     const c = new Redis({
       host: String(o.modelCacheAddress),
       port: Number(o.modelCachePort),
-      username: String(o.modelCacheMonitorUser),
-      password: String(o.modelCacheMonitorPassword),
+      ...(user && credentials[user]),
+      enableReadyCheck: false,
       lazyConnect: true,
       maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
     });
     c.on("error", () => undefined);
+    return c;
+  };
+  /** Runs `command` as the monitor user (the admin may run INFO no more), over TCP as the exporter does. */
+  const asMonitor = async (...command: string[]) => {
+    const c = await client("monitor");
     try {
       await c.connect();
       return String(await c.call(command[0], ...command.slice(1)));
@@ -45,17 +58,7 @@ describe("ModelCacheNode on the lab's okome-model (real pulumi)", function () {
   /** "mode owner:group path" of each path. */
   const modes = (...paths: string[]) => sh(`sudo -n stat -c '%a %U:%G %n' ${paths.join(" ")}`);
   const connectApp = async () => {
-    const o = await stack.outputs();
-    const c = new Redis({
-      host: String(o.modelCacheAddress),
-      port: Number(o.modelCachePort),
-      username: String(o.modelCacheUser),
-      password: String(o.modelCachePassword),
-      enableReadyCheck: false,
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-    });
-    c.on("error", () => undefined);
+    const c = await client("app");
     await c.connect();
     return c;
   };
@@ -225,15 +228,7 @@ describe("ModelCacheNode on the lab's okome-model (real pulumi)", function () {
     rotated.disconnect();
     const o = await stack.outputs();
     // AUTH on an unauthenticated connection: the old password is refused, the new one accepted.
-    const probe = new Redis({
-      host: String(o.modelCacheAddress),
-      port: Number(o.modelCachePort),
-      lazyConnect: true,
-      enableReadyCheck: false,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-    });
-    probe.on("error", () => undefined);
+    const probe = await client();
     try {
       await probe.connect();
       await assert.rejects(probe.call("AUTH", String(o.modelCacheUser), oldPassword), /WRONGPASS/);
