@@ -12,6 +12,9 @@ packages=(
   fdisk parted e2fsprogs util-linux
   dosfstools mtools # the card's FAT boot partition, written without mounting (this kernel has no vfat)
   qemu-system-x86   # boots the restored card
+  # test/support/wireguardPeer.ts: `wg` configures the userspace peers (wireguard-go), ping
+  # goes through their tunnels
+  wireguard-tools iputils-ping
 )
 
 missing=()

@@ -26,4 +26,7 @@ fi
 
 step "Pulumi toolchain"
 bash "$_okome_root/scripts/bootstrap-pulumi.sh"
+
+step "wireguard-go (the tests' userspace WireGuard peers)"
+bash "$_okome_root/scripts/bootstrap-wireguard-go.sh"
 unset _okome_root _okome_lock_stamp
