@@ -149,7 +149,13 @@ function tunnelAddressIssues(
   if (address === undefined)
     return {
       issues: enabled
-        ? [{ path, reason: "is required when WireGuard is enabled: the node's tunnel address, like 10.86.100.20/24" }] // prettier-ignore
+        ? [
+            {
+              path,
+              reason:
+                "is required when WireGuard is enabled: the node's tunnel address, like 10.86.100.20/24",
+            },
+          ]
         : [],
     };
   const tunnel = parseIpv4Cidr(address);
@@ -192,7 +198,10 @@ function peerIssues(
       issues.push({ path: `${at}.publicKey`, reason: "is the key of an earlier peer" });
     keys.add(peer.publicKey);
     if (peer.allowedIps.length === 0)
-      issues.push({ path: `${at}.allowedIps`, reason: "must list at least one address, like 10.86.100.2/32" }); // prettier-ignore
+      issues.push({
+        path: `${at}.allowedIps`,
+        reason: "must list at least one address, like 10.86.100.2/32",
+      });
     peer.allowedIps.forEach((cidr, ipIndex) => {
       const allowed = parseIpv4Cidr(cidr);
       const ipPath = `${at}.allowedIps[${ipIndex}]`;

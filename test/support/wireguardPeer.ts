@@ -212,7 +212,9 @@ export class WireGuardPeer {
     const deadline = Date.now() + STARTUP_MS;
     while (!fs.existsSync(socket)) {
       if (this.child.exitCode !== null || this.child.signalCode !== null)
-        throw new Error(`wireguard-go exited (${this.child.exitCode ?? this.child.signalCode}): ${this.output}`); // prettier-ignore
+        throw new Error(
+          `wireguard-go exited (${this.child.exitCode ?? this.child.signalCode}): ${this.output}`,
+        );
       if (Date.now() > deadline)
         throw new Error(`wireguard-go made no ${socket} in ${STARTUP_MS} ms: ${this.output}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
