@@ -4,3 +4,7 @@ export type { HostConnection } from "./host/resource";
 export type { FileState, ServiceKind } from "./configSet/wire";
 export { CONFIG_SET_DEFAULTS } from "./configSet/wire";
 export { SERVICE_RULES } from "./configSet/validate";
+export { PackageBaseline } from "./packages/resource";
+export type { PackageBaselineArgs } from "./packages/resource";
+export { HostProbe } from "./hostProbe/resource";
+export type { HostProbeArgs } from "./hostProbe/resource";

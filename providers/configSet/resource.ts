@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { HostConnection } from "../host/resource";
+import { HostConnection, HostResource } from "../host/resource";
 import { configSetProvider } from "./provider";
 import { FileState, ServiceKind } from "./wire";
 
@@ -133,19 +133,16 @@ export function resolveFiles(files: ConfigSetArgs["files"]): pulumi.Output<Manag
  * atomically -> validate -> activate -> verify, rolled back on any failure. Preview
  * diffs from state and opens no SSH; refresh reads the host and shows hand edits.
  */
-export class ConfigSet extends pulumi.dynamic.Resource {
-  /** The host's name (connection.name). */
-  declare readonly host: pulumi.Output<string>;
+export class ConfigSet extends HostResource {
   declare readonly service: pulumi.Output<string>;
   /** Path -> content, mode, owner, group and sha256 as last applied (or read by refresh). */
   declare readonly files: pulumi.Output<Record<string, FileState>>;
-  /** The host key this set trusts ("ssh-ed25519 AAAA..."). */
-  declare readonly hostKey: pulumi.Output<string>;
 
   constructor(name: string, args: ConfigSetArgs, opts?: pulumi.CustomResourceOptions) {
     const wire = resolveFiles(args.files).apply(filesToWire);
     super(
       configSetProvider,
+      "ConfigSet",
       name,
       {
         connection: args.connection,
@@ -163,13 +160,9 @@ export class ConfigSet extends pulumi.dynamic.Resource {
         stepTimeoutSeconds: args.stepTimeoutSeconds,
         lockWaitSeconds: args.lockWaitSeconds,
         userWritableDirs: args.userWritableDirs,
-        host: undefined,
-        hostKey: undefined,
         originals: undefined,
       },
       opts,
-      "okome",
-      "ConfigSet",
     );
   }
 }

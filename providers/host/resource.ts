@@ -1,4 +1,4 @@
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 
 /** How a provider reaches one host. Plain values or Pulumi inputs. */
 export interface HostConnection {
@@ -18,4 +18,22 @@ export interface HostConnection {
   hostKey?: string;
   /** OpenSSH known_hosts file pinning the host (hashed names and [host]:port supported). */
   knownHostsFile?: string;
+}
+
+/** A dynamic resource about one host, type `okome:<type>`: every one reports the host and the key it trusts. */
+export abstract class HostResource extends pulumi.dynamic.Resource {
+  /** The host's name (connection.name). */
+  declare readonly host: pulumi.Output<string>;
+  /** The host key this resource trusts ("ssh-ed25519 AAAA..."): the pinned one, or the one seen first. */
+  declare readonly hostKey: pulumi.Output<string>;
+
+  constructor(
+    provider: pulumi.dynamic.ResourceProvider,
+    type: string,
+    name: string,
+    props: pulumi.Inputs,
+    opts?: pulumi.CustomResourceOptions,
+  ) {
+    super(provider, name, { ...props, host: undefined, hostKey: undefined }, opts, "okome", type);
+  }
 }
