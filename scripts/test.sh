@@ -34,9 +34,9 @@ suite "golden image procedure: capture, restore, boot on loop-backed cards" \
 # What needs no real kernel runs on nspawn (native speed), one bring-up.
 suite "lab up (nspawn)" bash lab/lab.sh up --driver nspawn
 trap 'bash lab/lab.sh down' EXIT
-suite "config transactions, the model cache and host keys on the lab (nspawn), with the real pulumi" \
+suite "config transactions (real pulumi), the model cache, host keys and package installs on the lab (nspawn)" \
   npx mocha --timeout 900000 test/lab/config-set.test.ts test/lab/model-cache.test.ts \
-  test/lab/hostkeys.test.ts test/lab/replaced-host.test.ts
+  test/lab/hostkeys.test.ts test/lab/replaced-host.test.ts test/lab/packages.test.ts
 suite "lab down (nspawn)" bash lab/lab.sh down
 
 # qemu, the lab of record, for what needs a real kernel: the transaction hardening reboots

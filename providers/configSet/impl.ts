@@ -2,11 +2,10 @@
  * The ConfigSet provider's side effects. Loaded by the dynamic provider process at call
  * time (see provider.ts), never serialized into state.
  */
-import { readFileSync } from "node:fs";
-import { expandHome } from "../../common/paths";
-import { HostKey, formatHostKey, knownHostKeys, parseHostKey, sameKey } from "../ssh/hostKeys";
-import { pooledSession } from "../ssh/pool";
-import { SshTarget } from "../ssh/session";
+import { hostSession, resolveTarget } from "../host/target";
+import { checkResult } from "../host/validate";
+import { WireConnection, hasUnknowns } from "../host/wire";
+import { formatHostKey } from "../ssh/hostKeys";
 import {
   Plan,
   buildOutputs,
@@ -21,59 +20,7 @@ import {
 import { hostCommand, parseReadOutput } from "./script";
 import { TxnSettings, runHost, runTransaction } from "./transaction";
 import { mergeSecretContents, validateInputs, withDefaults } from "./validate";
-import { FileState, Original, UNKNOWN, WireConnection, WireInputs, WireOutputs } from "./wire";
-
-/** Resolves credentials and host-key trust; the key file is read here, so it never enters state. */
-export function resolveTarget(conn: WireConnection, stateHostKey?: string): SshTarget {
-  let privateKey: Buffer;
-  if (conn.privateKey !== undefined) {
-    privateKey = Buffer.from(conn.privateKey);
-  } else {
-    const file = expandHome(conn.privateKeyPath!);
-    try {
-      privateKey = readFileSync(file);
-    } catch (e) {
-      throw new Error(`${conn.name}: cannot read the deploy key ${file}: ${(e as Error).message}`);
-    }
-  }
-  let trusted: HostKey[] = [];
-  let trustSource = "nothing (first use)";
-  if (conn.hostKey !== undefined) {
-    trusted = [parseHostKey(conn.hostKey)!];
-    trustSource = "connection.hostKey";
-  } else if (conn.knownHostsFile !== undefined) {
-    const file = expandHome(conn.knownHostsFile);
-    let text: string;
-    try {
-      text = readFileSync(file, "utf8");
-    } catch (e) {
-      throw new Error(
-        `${conn.name}: cannot read known_hosts file ${file}: ${(e as Error).message}`,
-      );
-    }
-    const found = knownHostKeys(text, conn.address, conn.port);
-    const usable = found.keys.filter((k) => !found.revoked.some((r) => sameKey(r, k)));
-    if (usable.length === 0) {
-      throw new Error(
-        `${conn.name}: ${file} has no host key for ${conn.address}:${conn.port}; add one (ssh-keyscan) or pin connection.hostKey`,
-      );
-    }
-    trusted = usable;
-    trustSource = `known_hosts ${file}`;
-  } else if (stateHostKey) {
-    trusted = [parseHostKey(stateHostKey)!];
-    trustSource = "state (key seen on first use)";
-  }
-  return {
-    name: conn.name,
-    address: conn.address,
-    port: conn.port,
-    user: conn.user,
-    privateKey,
-    trusted,
-    trustSource,
-  };
-}
+import { FileState, Original, WireInputs, WireOutputs } from "./wire";
 
 /** Runs one transaction; returns the originals of captured paths and the key the host presented. */
 async function transact(
@@ -93,15 +40,10 @@ async function transact(
   return { captured, hostKey: formatHostKey(hostKey) };
 }
 
-const hasUnknowns = (v: unknown) => JSON.stringify(v).includes(UNKNOWN);
-
 export async function check(_olds: Record<string, unknown>, news: Record<string, unknown>) {
   const { merged, issues: mergeIssues } = mergeSecretContents(news);
   const issues = [...mergeIssues, ...validateInputs(merged)];
-  if (issues.length > 0) {
-    return { inputs: news, failures: issues.map((i) => ({ property: i.path, reason: i.reason })) };
-  }
-  return { inputs: maskSecrets(withDefaults(merged)) };
+  return checkResult(news, issues, () => maskSecrets(withDefaults(merged)));
 }
 
 export async function diff(_id: string, olds: WireOutputs, news: WireInputs) {
@@ -137,8 +79,8 @@ export async function update(_id: string, olds: WireOutputs, news: WireInputs) {
 export async function read(id: string, props: WireOutputs) {
   if (!props?.files)
     throw new Error(`ConfigSet ${id}: nothing in state to read (import is not supported)`);
-  const t = resolveTarget(props.connection, props.hostKey);
-  const session = await pooledSession(t);
+  const { session } = await hostSession(props.connection, props.hostKey);
+  const t = session.target;
   const paths = Object.keys(props.files);
   const live = parseReadOutput(
     await runHost(session, hostCommand("read", []), `${props.service} read`, {

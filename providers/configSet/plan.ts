@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { createTwoFilesPatch } from "diff";
-import { FileState, Original, WireFile, WireInputs, WireOutputs, wrapSecret } from "./wire";
+import { maskConnection, wrapSecret } from "../host/wire";
+import { FileState, Original, WireFile, WireInputs, WireOutputs } from "./wire";
 
 export function sha256(content: string): string {
   return createHash("sha256").update(content, "utf8").digest("hex");
@@ -135,7 +136,7 @@ export function inputsFromOutputs(outs: WireOutputs): WireInputs {
  */
 export function maskSecrets<T extends WireInputs | WireOutputs>(props: T): T {
   const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null;
-  const out: Record<string, unknown> = { ...props };
+  const out = { ...maskConnection(props) } as Record<string, unknown>;
   const secretPaths = new Set<string>();
   if (isObj(props.files)) {
     const files: Record<string, unknown> = {};
@@ -152,9 +153,6 @@ export function maskSecrets<T extends WireInputs | WireOutputs>(props: T): T {
       }
     }
     out.files = files;
-  }
-  if (isObj(props.connection) && props.connection.privateKey !== undefined) {
-    out.connection = { ...props.connection, privateKey: wrapSecret(props.connection.privateKey) };
   }
   if ("originals" in props && isObj(props.originals)) {
     const originals: Record<string, unknown> = {};

@@ -1,26 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
+import { HostConnection, HostResource } from "../host/resource";
 import { configSetProvider } from "./provider";
 import { FileState, ServiceKind } from "./wire";
-
-/** How the provider reaches one host. Plain values or Pulumi inputs. */
-export interface HostConnection {
-  /** Host name ("okome-edge"): used in every message and error. A new name replaces the set. */
-  name: string;
-  /** IP address or DNS name. */
-  address: string;
-  /** SSH port; default 22. */
-  port?: number;
-  /** Deploy user; needs passwordless sudo unless it is root. */
-  user: string;
-  /** Private key file, read by the provider at apply time so the key never enters state. Exclusive with privateKey. */
-  privateKeyPath?: string;
-  /** The private key itself; pass a secret. Exclusive with privateKeyPath. */
-  privateKey?: pulumi.Input<string>;
-  /** Pinned host key "ssh-ed25519 AAAA..."; else knownHostsFile; else the first key seen is kept in state (a changed key fails). */
-  hostKey?: string;
-  /** OpenSSH known_hosts file pinning the host (hashed names and [host]:port supported). */
-  knownHostsFile?: string;
-}
 
 /** One file of a config set: also the type components render their files as (components/kit). */
 export interface ManagedFile {
@@ -152,19 +133,16 @@ export function resolveFiles(files: ConfigSetArgs["files"]): pulumi.Output<Manag
  * atomically -> validate -> activate -> verify, rolled back on any failure. Preview
  * diffs from state and opens no SSH; refresh reads the host and shows hand edits.
  */
-export class ConfigSet extends pulumi.dynamic.Resource {
-  /** The host's name (connection.name). */
-  declare readonly host: pulumi.Output<string>;
+export class ConfigSet extends HostResource {
   declare readonly service: pulumi.Output<string>;
   /** Path -> content, mode, owner, group and sha256 as last applied (or read by refresh). */
   declare readonly files: pulumi.Output<Record<string, FileState>>;
-  /** The host key this set trusts ("ssh-ed25519 AAAA..."). */
-  declare readonly hostKey: pulumi.Output<string>;
 
   constructor(name: string, args: ConfigSetArgs, opts?: pulumi.CustomResourceOptions) {
     const wire = resolveFiles(args.files).apply(filesToWire);
     super(
       configSetProvider,
+      "ConfigSet",
       name,
       {
         connection: args.connection,
@@ -182,13 +160,9 @@ export class ConfigSet extends pulumi.dynamic.Resource {
         stepTimeoutSeconds: args.stepTimeoutSeconds,
         lockWaitSeconds: args.lockWaitSeconds,
         userWritableDirs: args.userWritableDirs,
-        host: undefined,
-        hostKey: undefined,
         originals: undefined,
       },
       opts,
-      "okome",
-      "ConfigSet",
     );
   }
 }

@@ -11,6 +11,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
+import { shQuote } from "../host/shell";
 import { FileOp } from "./plan";
 import { CONFIG_SET_DEFAULTS, Original } from "./wire";
 
@@ -25,11 +26,6 @@ export type HostScript =
 /** The text of host/<name>.sh. */
 export function hostScript(name: HostScript): string {
   return readFileSync(path.join(__dirname, "host", `${name}.sh`), "utf8");
-}
-
-/** Quotes a string for POSIX sh. */
-export function shQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 /** `sh -c '<host/name.sh>' okome-<name> args...`: one command line, the script never on disk. */

@@ -4,6 +4,7 @@
  * a fresh login for the dead-man switch (confirm.sh), then collect it (finish.sh).
  */
 import * as os from "node:os";
+import { asRoot } from "../host/shell";
 import { HostKey } from "../ssh/hostKeys";
 import { pooledSession } from "../ssh/pool";
 import { SshError, SshSession, SshTarget, connect } from "../ssh/session";
@@ -42,9 +43,6 @@ export const TXN_DEFAULTS = {
   reconnectForMs: 45_000,
   reconnectBackoffMs: 1_000,
 } as const;
-
-/** Root needs no sudo; everyone else must have it without a password (`-n` fails instead of prompting). */
-export const asRoot = (t: SshTarget, cmd: string) => (t.user === "root" ? cmd : `sudo -n ${cmd}`);
 
 /** A command that must answer with protocol lines; anything else is the command not starting. */
 export async function runHost(

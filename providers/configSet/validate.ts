@@ -1,14 +1,15 @@
 import { Issue } from "../../common/issues";
-import { parseHostKey } from "../ssh/hostKeys";
-import { SSH_DEFAULTS } from "../ssh/session";
 import {
-  CONFIG_SET_DEFAULTS,
-  CONFIG_SET_LIMITS,
-  ServiceKind,
-  UNKNOWN,
-  WireFile,
-  WireInputs,
-} from "./wire";
+  Collector,
+  UNIX_NAME,
+  checkConnection,
+  isObject,
+  isUnknown,
+  withConnectionDefaults,
+} from "../host/validate";
+import { UNKNOWN } from "../host/wire";
+import { SSH_DEFAULTS } from "../ssh/session";
+import { CONFIG_SET_DEFAULTS, CONFIG_SET_LIMITS, ServiceKind, WireFile, WireInputs } from "./wire";
 
 /** Rules for one service kind. */
 export interface ServiceRule {
@@ -71,15 +72,9 @@ export function owningKind(path: string): Exclude<ServiceKind, "plain"> | undefi
   return undefined;
 }
 
-const UNIX_NAME = /^([a-z_][a-z0-9_-]{0,31}|[0-9]+)$/;
 // Also names the transaction dir and the dead-man systemd unit: no dots or @.
 const SERVICE_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
-const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 const OCTAL_MODE = /^[0-7]{3,4}$/;
-
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
-const isUnknown = (v: unknown) => v === UNKNOWN;
 
 /** Why `p` is not an acceptable managed path, or undefined. */
 export function pathProblem(p: string): string | undefined {
@@ -108,72 +103,7 @@ export function normalizeMode(mode: string): string {
   return mode.padStart(4, "0");
 }
 
-class Collector {
-  readonly issues: Issue[] = [];
-  add(path: string, reason: string) {
-    this.issues.push({ path, reason });
-  }
-  /** Checks a required or optional string; unknown (preview) values pass. */
-  string(
-    path: string,
-    v: unknown,
-    opts: { required: boolean; pattern?: RegExp; patternReason?: string },
-  ) {
-    if (isUnknown(v)) return;
-    if (v === undefined || v === null) {
-      if (opts.required) this.add(path, "is required");
-      return;
-    }
-    if (typeof v !== "string") return this.add(path, "must be a string");
-    if (v.trim() === "") return this.add(path, "must not be empty");
-    if (opts.pattern && !opts.pattern.test(v)) this.add(path, opts.patternReason ?? "is malformed");
-  }
-}
-
 const fileKey = (p: string) => `files[${JSON.stringify(p)}]`;
-
-function checkConnection(c: Collector, conn: unknown) {
-  if (isUnknown(conn)) return;
-  if (!isObject(conn)) return c.add("connection", "is required");
-  c.string("connection.name", conn.name, {
-    required: true,
-    pattern: HOST_NAME,
-    patternReason: "must be a host name like okome-edge",
-  });
-  c.string("connection.address", conn.address, {
-    required: true,
-    pattern: /^[A-Za-z0-9.:-]+$/,
-    patternReason: "must be an IP address or DNS name",
-  });
-  c.string("connection.user", conn.user, {
-    required: true,
-    pattern: UNIX_NAME,
-    patternReason: "must be a Unix user name",
-  });
-  const port = conn.port;
-  if (
-    port !== undefined &&
-    !isUnknown(port) &&
-    !(Number.isInteger(port) && Number(port) >= 1 && Number(port) <= 65535)
-  ) {
-    c.add("connection.port", "must be an integer from 1 to 65535");
-  }
-  c.string("connection.privateKeyPath", conn.privateKeyPath, {
-    required: false,
-    pattern: /^(\/|~\/)/,
-    patternReason: "must be absolute or start with ~/",
-  });
-  c.string("connection.privateKey", conn.privateKey, { required: false });
-  if ((conn.privateKeyPath === undefined) === (conn.privateKey === undefined)) {
-    c.add("connection.privateKeyPath", "set exactly one of privateKeyPath and privateKey");
-  }
-  if (typeof conn.hostKey === "string" && !isUnknown(conn.hostKey) && !parseHostKey(conn.hostKey)) {
-    c.add("connection.hostKey", 'must be an OpenSSH public key line like "ssh-ed25519 AAAA..."');
-  } else {
-    c.string("connection.hostKey", conn.hostKey, { required: false });
-  }
-  c.string("connection.knownHostsFile", conn.knownHostsFile, { required: false });
-}
 
 function checkFile(c: Collector, path: string, f: unknown) {
   const at = fileKey(path);
@@ -390,9 +320,8 @@ export function withDefaults(raw: Record<string, unknown>): WireInputs {
           };
     }
   }
-  const conn = r.connection;
   return {
-    connection: isUnknown(conn) ? conn : { ...conn, port: conn.port ?? CONFIG_SET_DEFAULTS.port },
+    connection: withConnectionDefaults(r.connection),
     kind: r.kind,
     service: r.service,
     files,

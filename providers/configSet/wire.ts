@@ -2,10 +2,11 @@
  * The ConfigSet resource as the Pulumi engine stores it (inputs and outputs). Plain data,
  * no Pulumi imports: this module is loaded by the dynamic provider process too.
  */
+import { CONNECTION_DEFAULTS, HostState, WireConnection } from "../host/wire";
 
 /** Every default of a config set, applied in one place (check()). */
 export const CONFIG_SET_DEFAULTS = {
-  port: 22,
+  port: CONNECTION_DEFAULTS.port,
   mode: "0644",
   owner: "root",
   group: "root",
@@ -30,18 +31,6 @@ export const CONFIG_SET_LIMITS = {
   lockWaitMaxSeconds: 3600,
   deadmanMaxSeconds: 3600,
 } as const;
-
-export interface WireConnection {
-  name: string;
-  address: string;
-  port: number;
-  user: string;
-  privateKeyPath?: string;
-  /** Plaintext inside the provider; a secret in state. */
-  privateKey?: string;
-  hostKey?: string;
-  knownHostsFile?: string;
-}
 
 export interface WireFile {
   content: string;
@@ -91,22 +80,8 @@ export type Original =
   | { kind: "absent"; createdDir?: string }
   | { kind: "file"; content: string; mode: string; owner: string; group: string };
 
-export interface WireOutputs extends Omit<WireInputs, "files" | "listIssues" | "secretContents"> {
+export interface WireOutputs
+  extends Omit<WireInputs, "files" | "listIssues" | "secretContents">, HostState {
   files: Record<string, FileState>;
-  /** The host's name (connection.name), for messages and stack outputs. */
-  host: string;
-  /** The host key this set trusts: the pinned one, or the one seen first. */
-  hostKey: string;
   originals: Record<string, Original>;
-}
-
-/** The value the engine sends for a property it does not know yet (preview). */
-export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-
-/** Pulumi's wire marker for a secret value; the engine keeps it encrypted in state. */
-export const SECRET_SIG = "4dabf18193072939515e22adb298388d";
-export const SECRET_VALUE_SIG = "1b47061264138c4ac30d75fd1eb44270";
-
-export function wrapSecret<T>(value: T): { [SECRET_SIG]: string; value: T } {
-  return { [SECRET_SIG]: SECRET_VALUE_SIG, value };
 }

@@ -1,6 +1,7 @@
 import { strict as assert } from "node:assert";
 import { check, diff } from "../../../providers/configSet/impl";
-import { SECRET_SIG, UNKNOWN, WireInputs, WireOutputs } from "../../../providers/configSet/wire";
+import { WireInputs, WireOutputs } from "../../../providers/configSet/wire";
+import { SECRET_SIG, UNKNOWN } from "../../../providers/host/wire";
 
 /** The program's wire inputs, as the engine hands them to check() (secrets already plain). */
 const news = (over: Record<string, unknown> = {}) => ({

@@ -9,7 +9,8 @@ import {
   planDelete,
   sha256,
 } from "../../../providers/configSet/plan";
-import { SECRET_SIG, WireInputs, WireOutputs } from "../../../providers/configSet/wire";
+import { WireInputs, WireOutputs } from "../../../providers/configSet/wire";
+import { SECRET_SIG } from "../../../providers/host/wire";
 
 const file = (content: string, extra: Partial<WireInputs["files"][string]> = {}) => ({
   content,

@@ -6,7 +6,7 @@ import {
   validateInputs,
   withDefaults,
 } from "../../../providers/configSet/validate";
-import { UNKNOWN } from "../../../providers/configSet/wire";
+import { UNKNOWN } from "../../../providers/host/wire";
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOoninMJaKR1zFJcE+Et4bNYaqIB8Y4mowg8qHCBZJX4";
 
