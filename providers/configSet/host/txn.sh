@@ -74,8 +74,10 @@ backup() {
     return 1
   fi
   if [ -e "$2" ]; then
-    # Copied under a temp name: a half-written backup must never look like one.
+    # Copied under a temp name: a half-written backup must never look like one. The dir's mode
+    # too: a removal may take the dir away, and a rollback must make it as it was.
     cp -p -- "$2" "$T/bak/$1.part" && stat -c '%a %U %G' -- "$2" >"$T/bak/$1.meta" &&
+      stat -c '%a %U %G' -- "$(dirname -- "$2")" >"$T/bak/$1.dir" &&
       mv -f -- "$T/bak/$1.part" "$T/bak/$1"
   else
     topmissing "$2" >"$T/bak/$1.absent"
@@ -113,6 +115,13 @@ apply_op() {
   esac
 }
 
+# Makes dir $1 again (the removal of its last file took it away) with the mode and owner recorded
+# in $2; parents it needs are made 0755 root, as put() makes them.
+remake_dir() {
+  read -r dmode downer dgroup <"$2" &&
+    (umask 022 && mkdir -p -- "$1") && chown -- "$downer:$dgroup" "$1" && chmod -- "$dmode" "$1"
+}
+
 # Puts every path back as backup() found it; a path without a backup is an error, not a skip,
 # and one failure does not stop the others from being restored.
 restore_backups() {
@@ -123,7 +132,12 @@ restore_backups() {
       if [ -e "$T/bak/$n.absent" ]; then
         rm -f -- "$path" && prune "$path" "$(cat -- "$T/bak/$n.absent")" || ok=1
       elif [ -f "$T/bak/$n" ]; then
-        tmp=$(mktemp "$(dirname -- "$path")/.okome-new.XXXXXXXX") || { ok=1; continue; }
+        dir=$(dirname -- "$path")
+        if [ ! -d "$dir" ] && ! remake_dir "$dir" "$T/bak/$n.dir"; then
+          ok=1
+          continue
+        fi
+        tmp=$(mktemp "$dir/.okome-new.XXXXXXXX") || { ok=1; continue; }
         if ! { cp -p -- "$T/bak/$n" "$tmp" && mv -fT -- "$tmp" "$path"; }; then
           rm -f -- "$tmp"
           ok=1

@@ -150,6 +150,29 @@ describe("transaction host scripts (run locally as root)", function () {
     });
   }
 
+  it("a failed removal puts the file back, and the directory the removal took away, as they were", () => {
+    const timerDir = `${etc}/logrotate.timer.d`;
+    fs.mkdirSync(timerDir, { mode: 0o750 });
+    fs.chmodSync(timerDir, 0o750);
+    fs.writeFileSync(`${timerDir}/okome.conf`, "[Timer]\n", { mode: 0o644 });
+    const r = apply({
+      ops: [
+        {
+          path: `${timerDir}/okome.conf`,
+          kind: "restore",
+          original: { kind: "absent", createdDir: timerDir },
+        },
+      ],
+      activate: `echo activate >> ${dir}/activations; test -e ${timerDir}/okome.conf`,
+    });
+    assert.equal(r.state, "failed");
+    assert.equal(r.failed, "activate");
+    assert.equal(r.steps.rollback.rc, 0, r.steps.rollback.output);
+    assert.equal(read(`${timerDir}/okome.conf`), "[Timer]\n");
+    assert.equal(mode(timerDir), "0750");
+    assert.deepEqual(leftovers(), []);
+  });
+
   it("a failed write (unknown owner) rolls back the files already written", () => {
     fs.writeFileSync(`${etc}/a.conf`, "stock\n");
     const r = apply({
