@@ -16,10 +16,18 @@ const QUERY_FORMAT = "${Package}\\t${db:Status-Status}\\t${Version}\\n";
 export const queryCommand = (packages: readonly string[]) =>
   `LC_ALL=C dpkg-query -W -f='${QUERY_FORMAT}' ${packages.join(" ")}`;
 
-/** Runs as root. Only the missing packages are named, so apt never upgrades the others. */
-export const installCommand = (packages: readonly string[]) =>
-  "env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends " +
-  `-o DPkg::Lock::Timeout=${PACKAGE_DEFAULTS.lockTimeoutSeconds} ${packages.join(" ")}`;
+/**
+ * Runs as root. Only the missing packages are named, so apt never upgrades the others. The
+ * host's package lists are tried first; only when that fails (a fresh image ships none) are they
+ * updated once and the install tried again.
+ */
+export const installCommand = (packages: readonly string[]) => {
+  const install =
+    "env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends " +
+    `-o DPkg::Lock::Timeout=${PACKAGE_DEFAULTS.lockTimeoutSeconds} ${packages.join(" ")}`;
+  const update = `apt-get update -q -o DPkg::Lock::Timeout=${PACKAGE_DEFAULTS.lockTimeoutSeconds}`;
+  return `sh -c '${install} || { echo "updating the package lists, then trying again" >&2; ${update} && ${install}; }'`;
+};
 
 /**
  * States in which dpkg counts a package as configured (dependencies on it are met);

@@ -169,10 +169,13 @@ describe("PackageBaseline dpkg-query and apt-get", () => {
     );
   });
 
-  it("installs only the named packages, non-interactively, waiting for apt's lock", () => {
+  it("installs only the named packages, non-interactively, waiting for apt's lock; updates the lists only if that fails", () => {
+    const install =
+      "env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends -o DPkg::Lock::Timeout=300 chrony";
     assert.equal(
       installCommand(["chrony"]),
-      "env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends -o DPkg::Lock::Timeout=300 chrony",
+      `sh -c '${install} || { echo "updating the package lists, then trying again" >&2; ` +
+        `apt-get update -q -o DPkg::Lock::Timeout=300 && ${install}; }'`,
     );
   });
 
