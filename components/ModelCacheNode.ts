@@ -109,6 +109,7 @@ export function createModelCacheNode(
     name,
     {
       connection: args.connection,
+      after: args.after,
       files: [
         hashes.apply((byUser) => renderModelCache(args, byUser)),
         pulumi

@@ -26,6 +26,8 @@ export interface ConfigSetRole<Role extends string> {
   /** The set's name on the host (messages, logs, transaction dir). */
   readonly service: string;
   readonly commands: HostCommands;
+  /** The dead-man switch, which kinds that can lock the deploy key out need (sshd, nftables). */
+  readonly deadman?: { readonly timeoutSeconds: number };
   /** Roles whose sets must be applied first; each is declared before this one. */
   readonly dependsOn: readonly NoInfer<Role>[];
 }
@@ -38,8 +40,10 @@ export interface ConfigSetsByRoleArgs<Role extends string> {
    * from passwords (a secret Output). Each role's set holds its files from every source, in order.
    */
   readonly files: readonly pulumi.Input<FilesByRole<Role>>[];
-  /** The roles, in the order their sets are registered. */
-  readonly roles: { readonly [R in Role]: ConfigSetRole<Role> };
+  /** Resources every set waits for (e.g. the host's package check). */
+  readonly after?: readonly pulumi.Resource[];
+  /** The roles, in the order their sets are registered; a role left out has no set (nothing to install). */
+  readonly roles: { readonly [R in Role]?: ConfigSetRole<Role> };
 }
 
 /**
@@ -53,7 +57,7 @@ export function configSetsByRole<Role extends string>(
   name: string,
   args: ConfigSetsByRoleArgs<Role>,
   parent: pulumi.Resource,
-): Record<Role, ConfigSet> {
+): Partial<Record<Role, ConfigSet>> {
   type Source = { readonly byRole: FilesByRole<Role>; readonly isSecret: boolean };
   const sources = args.files.map((source) => {
     const files = pulumi.output(source) as pulumi.Output<FilesByRole<Role>>;
@@ -73,7 +77,9 @@ export function configSetsByRole<Role extends string>(
       );
   const sets: Partial<Record<Role, ConfigSet>> = {};
   for (const role of Object.keys(args.roles) as Role[]) {
-    const { kind, service, commands, dependsOn } = args.roles[role];
+    const declared = args.roles[role];
+    if (declared === undefined) continue;
+    const { kind, service, commands, deadman, dependsOn } = declared;
     const after = dependsOn.map((earlier) => {
       const set = sets[earlier];
       if (set === undefined)
@@ -84,9 +90,9 @@ export function configSetsByRole<Role extends string>(
     });
     sets[role] = new ConfigSet(
       `${name}-${role}`,
-      { connection: args.connection, kind, service, files: filesOf(role), ...commands },
-      { parent, dependsOn: after },
+      { connection: args.connection, kind, service, files: filesOf(role), deadman, ...commands },
+      { parent, dependsOn: [...(args.after ?? []), ...after] },
     );
   }
-  return sets as Record<Role, ConfigSet>;
+  return sets;
 }

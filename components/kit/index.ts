@@ -3,3 +3,5 @@ export { CONFIG_NAMESPACE, readStackKeys, stackKey, stackKeyIssue, stackValue } 
 export type { RawStackValues, StackKeyReading } from "./stackKeys";
 export { configSetsByRole } from "./configSets";
 export type { ConfigSetRole, ConfigSetsByRoleArgs, FilesByRole, HostCommands } from "./configSets";
+export { withDefaults } from "./defaults";
+export type { WithDefaults } from "./defaults";

@@ -1,6 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { HostConnection } from "../../providers";
 import { HostSpec } from "../config";
+import { withDefaults } from "../kit";
 import { REDIS_MAXMEMORY_POLICIES } from "../platform";
 import { AclUserArgs, ORCHESTRATOR_USER } from "./users";
 
@@ -13,6 +14,11 @@ export interface ModelCacheNodeArgs {
   readonly host: HostSpec;
   /** How the providers reach the host over SSH. */
   readonly connection: pulumi.Input<HostConnection>;
+  /**
+   * What the node's config sets wait for: its host's OS baseline (HardenedPi's `ready`). The
+   * passwords do not wait: they touch no host.
+   */
+  readonly after?: readonly pulumi.Resource[];
   /**
    * Physical RAM of the host, in Redis size syntax (`8gb`, `1gb`, `512mb`). Bounds maxmemory:
    * at most {@link MAXMEMORY_HOST_SHARE} of it. No default: it is a fact about the hardware.
@@ -65,7 +71,7 @@ export interface ModelCacheNodeArgs {
  * The node's spec: every argument but how to reach the host. What validation, rendering and the
  * host commands read; pure data, so unit tests build it without Pulumi.
  */
-export type ModelCacheSpec = Omit<ModelCacheNodeArgs, "connection">;
+export type ModelCacheSpec = Omit<ModelCacheNodeArgs, "connection" | "after">;
 
 /** Every default of {@link ModelCacheNodeArgs}, applied in one place ({@link resolveModelCacheArgs}). */
 export const MODEL_CACHE_DEFAULTS = {
@@ -94,19 +100,5 @@ export type ResolvedModelCacheArgs = Required<Omit<ModelCacheSpec, "vip">> &
 
 /** Applies {@link MODEL_CACHE_DEFAULTS}; the only place that does. */
 export function resolveModelCacheArgs(args: ModelCacheSpec): ResolvedModelCacheArgs {
-  const defaults = MODEL_CACHE_DEFAULTS;
-  return {
-    host: args.host,
-    hostMemory: args.hostMemory,
-    bind: args.bind ?? defaults.bind,
-    vip: args.vip,
-    port: args.port ?? defaults.port,
-    maxmemory: args.maxmemory ?? defaults.maxmemory,
-    maxmemoryPolicy: args.maxmemoryPolicy ?? defaults.maxmemoryPolicy,
-    persistence: args.persistence ?? defaults.persistence,
-    users: args.users ?? defaults.users,
-    exporter: args.exporter ?? defaults.exporter,
-    exporterPort: args.exporterPort ?? defaults.exporterPort,
-    extraOptions: args.extraOptions ?? defaults.extraOptions,
-  };
+  return withDefaults(args, MODEL_CACHE_DEFAULTS);
 }

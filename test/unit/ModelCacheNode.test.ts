@@ -3,12 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { ConfigIssuesError } from "../../common/issues";
 import { ModelCacheNode } from "../../components/ModelCacheNode";
 import { ModelCacheNodeArgs, passwordSha256, renderModelCache } from "../../components/modelCache";
+import { Registered, recordingMocks } from "../support/pulumiMocks";
 
-interface Registered {
-  readonly type: string;
-  readonly name: string;
-  readonly inputs: Record<string, unknown>;
-}
 interface Child {
   readonly name: string;
   readonly parent: pulumi.Resource | undefined;
@@ -28,25 +24,13 @@ describe("ModelCacheNode (component, under Pulumi mocks)", () => {
   let registered: Registered[];
   let children: Child[];
 
-  before(() =>
-    pulumi.runtime.setMocks(
-      {
-        newResource: (args) => {
-          registered.push({ type: args.type, name: args.name, inputs: args.inputs });
-          const password = args.type.endsWith(":SecretPassword")
-            ? { password: mockPassword(args.name) }
-            : {};
-          return { id: `${args.name}-id`, state: { ...args.inputs, ...password } };
-        },
-        call: () => ({}),
-      },
-      "okome-cache",
-      "unit",
-      false,
-    ),
-  );
+  before(() => {
+    registered = recordingMocks((type, name) =>
+      type.endsWith(":SecretPassword") ? { password: mockPassword(name) } : {},
+    );
+  });
   beforeEach(() => {
-    registered = [];
+    registered.length = 0;
     children = [];
   });
 
