@@ -2,7 +2,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_NAMESPACE, HostSpec, parseStackConfig } from "./components/config";
 import { isSecretKey, readStack } from "./components/stack";
 import { assertNoIssues } from "./common/issues";
+import { HardenedPi } from "./components/HardenedPi";
 import { ModelCacheNode } from "./components/ModelCacheNode";
+import { modelCachePackages } from "./components/modelCache";
 import type { HostConnection } from "./providers";
 
 const config = new pulumi.Config(CONFIG_NAMESPACE);
@@ -14,7 +16,7 @@ const read = (name: string) =>
       : "(secret)"
     : config.get(name);
 const context = { stack: pulumi.getStack() };
-const { raw, modelCache: modelCacheReading, issues } = readStack(read, context);
+const { raw, hardening, modelCache: modelCacheReading, issues } = readStack(read, context);
 // Every bad key at once, before any resource is registered.
 assertNoIssues(`stack config (${CONFIG_NAMESPACE})`, issues);
 const stack = parseStackConfig(raw, context);
@@ -29,15 +31,67 @@ const connection = (host: HostSpec): HostConnection => ({
   knownHostsFile: stack.ssh.knownHostsFile,
 });
 
-const modelCache = new ModelCacheNode("model-cache", {
+const modelCacheArgs = {
   ...modelCacheReading.args,
   host: stack.model,
   connection: connection(stack.model),
-});
+};
+// The OS baseline of each Pi comes before anything else on it.
+const hardenedPi = (role: string, host: HostSpec, packages: readonly string[]) =>
+  new HardenedPi(`${role}-os`, {
+    ...hardening.args,
+    host,
+    connection: connection(host),
+    sshUser: stack.ssh.user,
+    packages: [...(hardening.args.packages ?? []), ...packages],
+  });
+const edgeOs = hardenedPi("edge", stack.edge, []);
+const modelOs = hardenedPi("model", stack.model, modelCachePackages(modelCacheArgs));
+
+const modelCache = new ModelCacheNode("model-cache", { ...modelCacheArgs, after: modelOs.ready });
 export const environment = stack.environment;
 export const vip = stack.vip;
 export const edgeAddress = stack.edge.address;
 export const modelAddress = stack.model.address;
+
+// The OS baseline of each node, as the validation suite checks it.
+const hardeningOutputs = (os: HardenedPi) => ({
+  hostname: os.hostname,
+  sysctl: os.sysctl,
+  tmpfs: os.tmpfs,
+  prunedServices: os.prunedServices,
+  sshUser: os.sshUser,
+  adminAddresses: os.adminAddresses,
+  nodeExporterUrl: os.nodeExporterUrl,
+  packages: os.packages,
+  piSettings: os.piSettings,
+  report: os.report,
+});
+/** How the validation suite logs in to read the nodes (read-only): no secret, paths only. */
+export const deployAccess = {
+  user: stack.ssh.user,
+  privateKeyPath: stack.ssh.privateKeyPath,
+  knownHostsFile: stack.ssh.knownHostsFile,
+};
+export const edgeHardening = hardeningOutputs(edgeOs);
+export const modelHardening = hardeningOutputs(modelOs);
+/** The admin machine's wg-quick config per node (secret), when the stack turns WireGuard on. */
+export const wireguardPeerConfigs = pulumi.secret({
+  [stack.edge.name]: edgeOs.wireguardPeerConfig,
+  [stack.model.name]: modelOs.wireguardPeerConfig,
+});
+const perHost = (field: "pendingReboots" | "skipped") =>
+  pulumi
+    .all([edgeOs.report, modelOs.report])
+    .apply((reports) =>
+      reports.flatMap((report, i) =>
+        report[field].map((line) => `${[stack.edge, stack.model][i].name}: ${line}`),
+      ),
+    );
+/** What waits for a reboot, as "<host>: <what>" (empty when nothing does). */
+export const pendingReboots = perHost("pendingReboots");
+/** Settings a host could not take (kernel-wide ones under nspawn), as "<host>: <what>". */
+export const skippedSettings = perHost("skipped");
 
 // What the orchestrator needs to reach the model cache, and what the validation suite checks.
 export const modelCacheAddress = modelCache.address;

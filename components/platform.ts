@@ -6,6 +6,7 @@
 
 /** Debian's redis-server 7.0 package. */
 export const REDIS = {
+  package: "redis-server",
   unit: "redis-server",
   user: "redis",
   group: "redis",
@@ -87,6 +88,10 @@ export const HOST_SCRIPTS = {
   redisApply: "/usr/local/sbin/okome-redis-apply",
   redisRestart: "/usr/local/sbin/okome-redis-restart",
   redisOwnership: "/usr/local/sbin/okome-redis-ownership",
+  sysctlApply: "/usr/local/sbin/okome-sysctl-apply",
+  fstabApply: "/usr/local/sbin/okome-fstab-apply",
+  pruneServices: "/usr/local/sbin/okome-prune-services",
+  hostReport: "/usr/local/sbin/okome-host-report",
 } as const;
 
 /** Root-only directory (root:root 0700) for secrets that host scripts read. */
@@ -94,6 +99,7 @@ export const OKOME_SECRETS_DIR = "/etc/okome/secrets";
 
 /** Debian's prometheus-redis-exporter 1.45 package. */
 export const REDIS_EXPORTER = {
+  package: "prometheus-redis-exporter",
   unit: "prometheus-redis-exporter",
   /** Sourced by the unit as its EnvironmentFile; the exporter reads REDIS_* variables. */
   defaultsFile: "/etc/default/prometheus-redis-exporter",
@@ -104,4 +110,36 @@ export const REDIS_EXPORTER = {
    * exporter reads it as user prometheus, which must not reach the root-only secrets dir.
    */
   secretsDir: "/etc/okome/prometheus-secrets",
+} as const;
+
+/** Debian's and the Pi's paths and units that HardenedPi configures. */
+export const OS = {
+  /** Root-owned runtime state of okome's host scripts; a tmpfs, so empty after every boot. */
+  runDir: "/run/okome",
+  /** Where okome's scripts write textfile metrics for the node exporter (under {@link OS.runDir}). */
+  textfileDir: "/run/okome/textfile",
+  /** Log directories that services expect under /var/log, as their packages make them. */
+  logDirs: [
+    { path: "/var/log/nginx", mode: "0755", user: "root", group: "adm" },
+    { path: "/var/log/redis", mode: "2750", user: "redis", group: "adm" },
+    { path: "/var/log/apt", mode: "0755", user: "root", group: "root" },
+    { path: "/var/log/prometheus", mode: "0755", user: "root", group: "root" },
+  ],
+  sshUnit: "ssh",
+  sshd: "/usr/sbin/sshd",
+  fail2banUnit: "fail2ban",
+  nodeExporterUnit: "prometheus-node-exporter",
+  /** The firmware settings of Raspberry Pi OS bookworm (raspi-config writes here). */
+  firmwareConfig: "/boot/firmware/config.txt",
+  /** Packages the baseline itself needs on every node. */
+  packages: [
+    "openssh-server",
+    "fail2ban",
+    // fail2ban reads sshd's messages from the journal through it
+    "python3-systemd",
+    "nftables",
+    "logrotate",
+    "prometheus-node-exporter",
+    "jq",
+  ],
 } as const;

@@ -6,6 +6,7 @@ import {
   validateStackConfig,
 } from "./config";
 import type { RawStackValues, StackKeyReading } from "./kit";
+import { HARDENED_PI_STACK_KEYS, HardenedPiStackArgs, readHardenedPiStackKeys } from "./hardenedPi";
 import { MODEL_CACHE_STACK_KEYS, ModelCacheSpec, readModelCacheStackKeys } from "./modelCache";
 
 /**
@@ -19,12 +20,18 @@ export type ConfigReader = (name: string) => string | undefined;
  * Every key the program reads: the shared schema's (components/config.ts), then each
  * component's schema's. Derived from the schemas: there is no other list.
  */
-export const STACK_KEYS: readonly string[] = [...STACK_CONFIG_KEYS, ...MODEL_CACHE_STACK_KEYS];
+export const STACK_KEYS: readonly string[] = [
+  ...STACK_CONFIG_KEYS,
+  ...HARDENED_PI_STACK_KEYS,
+  ...MODEL_CACHE_STACK_KEYS,
+];
 
 /** The whole stack config as read, with every problem at once. */
 export interface StackReading {
   /** Every key's raw value; parseStackConfig shapes the shared ones. */
   readonly raw: RawStackValues;
+  /** The OS baseline's arguments, the same for both nodes. */
+  readonly hardening: StackKeyReading<HardenedPiStackArgs>;
   readonly modelCache: StackKeyReading<Omit<ModelCacheSpec, "host">>;
   /** Every problem, each named by its full stack key. */
   readonly issues: readonly Issue[];
@@ -33,11 +40,13 @@ export interface StackReading {
 /** Reads and validates the whole stack config: the one validation the program and doctor share. */
 export function readStack(read: ConfigReader, context: ValidationContext): StackReading {
   const raw = Object.fromEntries(STACK_KEYS.map((name) => [name, read(name)]));
+  const hardening = readHardenedPiStackKeys(raw);
   const modelCache = readModelCacheStackKeys(raw);
   return {
     raw,
+    hardening,
     modelCache,
-    issues: [...validateStackConfig(raw, context), ...modelCache.issues],
+    issues: [...validateStackConfig(raw, context), ...hardening.issues, ...modelCache.issues],
   };
 }
 

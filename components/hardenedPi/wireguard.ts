@@ -298,7 +298,11 @@ export function renderWireGuardSecrets(args: WireGuardArgs, privateKey: string):
 export function wireGuardCommands(args: WireGuardArgs): Required<Omit<HostCommands, "validate">> {
   const name = resolveWireGuardArgs(args).interfaceName;
   return {
-    activate: `if ip link show dev ${name} >/dev/null 2>&1; then ip link del dev ${name}; fi; networkctl reload`,
+    // networkd may not run yet where NetworkManager owns the LAN (Raspberry Pi OS): it then
+    // manages only this tunnel, the one link with a .network file of its own.
+    activate:
+      `systemctl enable --quiet --now systemd-networkd && ` +
+      `if ip link show dev ${name} >/dev/null 2>&1; then ip link del dev ${name}; fi; networkctl reload`,
     // networkd says "configured" once the key, peers and address are set; on failure its own
     // words (a key file it cannot read) are in the unit's log.
     verify:

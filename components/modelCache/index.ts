@@ -25,6 +25,7 @@ export {
   restartOnlyLines,
 } from "./render";
 export { modelCacheCommands } from "./commands";
+export { modelCachePackages } from "./packages";
 export {
   MODEL_CACHE_STACK_KEYS,
   modelCacheStackSchema,

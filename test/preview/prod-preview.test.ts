@@ -158,7 +158,11 @@ describe("prod stack: pulumi preview opens no SSH (as PR CI runs it)", function 
     ok(r);
     assert.equal(r.sshLog, "", "no SSH attempt, connection or command");
     const plan = JSON.parse(r.stdout) as { steps: Step[]; changeSummary: Record<string, number> };
-    assert.deepEqual(plan.changeSummary, { create: 4, same: 5 }, "the node's four config sets");
+    assert.equal(plan.changeSummary.same, 5, "the stack, the node and three passwords");
+    const nodeCreates = plan.steps.filter(
+      (s) => s.op === "create" && s.urn.includes("okome:infra:ModelCacheNode$"),
+    );
+    assert.equal(nodeCreates.length, 4, "the node's four config sets");
     const config = plan.steps.find((s) => s.urn.endsWith("::model-cache-config"));
     const files = config?.newState?.inputs?.files as Record<string, { content: string }>;
     const redisConf = files["/etc/redis/redis.conf"].content;
@@ -189,16 +193,20 @@ describe("prod stack: pulumi preview opens no SSH (as PR CI runs it)", function 
   });
 
   it("control: a run that does try SSH shows in the log (here to loopback, which refuses)", async () => {
-    const stack = await prodStack({ "okome-cache:modelAddress": "127.0.0.1" });
+    const stack = await prodStack({
+      "okome-cache:modelAddress": "127.0.0.1",
+      "okome-cache:edgeAddress": "127.0.0.2",
+    });
     const key = path.join(stack.root, "id_ed25519");
     newKeyPair(key);
     ok(await stack.run(["config", "set", "okome-cache:sshPrivateKeyPath", key]));
     const r = await stack.run(["up", "--yes", "--skip-preview"]);
     assert.notEqual(r.code, 0, r.output);
-    assert.match(r.output, /okome-model \(okome@127\.0\.0\.1:22\): cannot connect/);
+    assert.match(r.output, /okome-(edge|model) \(okome@127\.0\.0\.[12]:22\): cannot connect/);
     const attempts = sshEvents(r.sshLog, "attempt");
     assert.ok(attempts.length > 0, `attempts are logged:\n${r.sshLog}`);
-    for (const line of attempts) assert.match(line, / attempt okome-model 127\.0\.0\.1:22 /);
+    for (const line of attempts)
+      assert.match(line, / attempt (okome-model 127\.0\.0\.1|okome-edge 127\.0\.0\.2):22 /);
     assert.deepEqual(sshEvents(r.sshLog, "connect"), []);
   });
 

@@ -7,13 +7,12 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import { LAB_BRIDGE } from "./netns";
 
 export const LAB_HOME = path.join(
   process.env.OKOME_HOME ?? path.join(os.homedir(), ".okome"),
   "lab",
 );
-/** The bridge every lab address routes through. */
-const LAB_BRIDGE = "okbr0";
 
 export type LabHostName = "okome-model" | "okome-edge";
 

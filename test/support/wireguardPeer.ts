@@ -8,7 +8,7 @@ import { ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { EmptyNetns } from "./netns";
+import { EmptyNetns, joinLabBridge } from "./netns";
 
 /** Where scripts/bootstrap-wireguard-go.sh installs wireguard-go. */
 export const WIREGUARD_GO = path.join(
@@ -18,8 +18,6 @@ export const WIREGUARD_GO = path.join(
 );
 /** wireguard-go's control sockets, one per interface, shared by every namespace of the machine. */
 const SOCKET_DIR = "/var/run/wireguard";
-/** The lab bridge (lab/lib.sh). */
-export const LAB_BRIDGE = "okbr0";
 /** A lab address no lab host uses (lab/lib.sh: .1 bridge, .18 VIP, .19, .20, .25). */
 export const LAB_PEER_ADDRESS = "10.86.0.60/24";
 const STARTUP_MS = 10_000;
@@ -318,20 +316,7 @@ export function linkPeers(
   }
 }
 
-/**
- * Puts a peer on the lab bridge as a lab host is (lab/net.sh): `eth0` in its namespace with
- * `address`, the other end `okwb<pid>` enslaved to the bridge. Removing the namespace removes both.
- */
+/** Puts a peer on the lab bridge as a lab host is: see {@link joinLabBridge}. */
 export function attachToLabBridge(peer: WireGuardPeer, address = LAB_PEER_ADDRESS): void {
-  if (spawnSync("ip", ["link", "show", "dev", LAB_BRIDGE, "type", "bridge"]).status !== 0)
-    throw new Error(`the lab is not up: there is no bridge ${LAB_BRIDGE}`);
-  const outside = `okwb${process.pid}`;
-  execFileSync("ip", [
-    "link", "add", outside, "type", "veth", "peer", "name", "eth0", "netns", peer.netns.name,
-  ]); // prettier-ignore
-  execFileSync("sysctl", ["-qw", `net.ipv6.conf.${outside}.disable_ipv6=1`]);
-  execFileSync("ip", ["link", "set", outside, "master", LAB_BRIDGE, "up"]);
-  noIpv6(peer.netns);
-  inNetns(peer.netns, ["ip", "addr", "add", address, "dev", "eth0"]);
-  inNetns(peer.netns, ["ip", "link", "set", "eth0", "up"]);
+  joinLabBridge(peer.netns, address, `okwb${process.pid}`);
 }

@@ -8,11 +8,12 @@
  * hardening checks by adding their modules to MODULES.
  */
 import { parseArgs } from "node:util";
+import { hardeningModule } from "./hardening";
 import { modelCacheModule } from "./modelCache";
 import { ValidationModule, runModules, summary } from "./runner";
 import { readStackOutputs } from "./stackOutputs";
 
-const MODULES: readonly ValidationModule[] = [modelCacheModule];
+const MODULES: readonly ValidationModule[] = [hardeningModule, modelCacheModule];
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
