@@ -46,7 +46,8 @@ onto_tmpfs() {
   stage=$(mktemp -d "$run/stage.XXXXXX")
   find "$target" -mindepth 1 -maxdepth 1 ! -path /var/log/journal -exec cp -a -t "$stage/" {} +
   mount "$target"
-  if ! cp -a "$stage/." "$target/"; then
+  # The entries only: copying the stage dir itself would give the tmpfs root its 0700.
+  if ! find "$stage" -mindepth 1 -maxdepth 1 -exec cp -a -t "$target/" {} +; then
     umount "$target"
     rm -rf "$stage"
     echo "okome-fstab-apply: $target does not fit its tmpfs: it becomes one at the next boot" >&2

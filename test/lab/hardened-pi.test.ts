@@ -168,12 +168,16 @@ describe("HardenedPi on the lab (real pulumi)", function () {
     );
   const wanted = (h: Hardening) =>
     Object.entries(h.tmpfs).map(([mount, size]) => `${mount} tmpfs ${parseInt(size, 10)}M`);
+  /** The modes of the tmpfs roots: what fstab says, never the stage's. */
+  const rootModes = () => sh(edge, "stat -c '%a %U %n' /tmp /var/tmp /var/log").split("\n");
+  const ROOT_MODES = ["1777 root /tmp", "1777 root /var/tmp", "755 root /var/log"];
 
-  it("puts /tmp, /var/tmp and /var/log on their tmpfs live, contents kept, and they stay after a reboot (qemu)", async () => {
+  it("puts /tmp, /var/tmp and /var/log on their tmpfs live, contents kept; on qemu they stay after a reboot", async () => {
     const h = await hardening("edge");
     const pending = (await stack.outputs()).pendingReboots as string[];
     assert.deepEqual(pending, [], "nothing waits for a reboot");
     assert.deepEqual(tmpfsMounts(h), wanted(h));
+    assert.deepEqual(rootModes(), ROOT_MODES);
     // What was in /var/log came along, and nginx logs to the tmpfs.
     assert.equal(sh(edge, `cat ${LOG_MARKER}`), "kept");
     await fetch(`http://${edge.address}/`, { signal: AbortSignal.timeout(5000) }).catch(
