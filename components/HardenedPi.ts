@@ -13,15 +13,8 @@ import {
   sysctlSettings,
   validateHardenedPiArgs,
 } from "./hardenedPi";
-import {
-  WireGuardArgs,
-  renderAdminPeerConfig,
-  renderWireGuard,
-  renderWireGuardSecrets,
-  wireGuardCommands,
-} from "./hardenedPi/wireguard";
+import { createAdminTunnel } from "./hardenedPi/adminTunnel";
 import { HOST_SCRIPTS } from "./platform";
-import { WireGuardKey } from "./WireGuardKey";
 
 /** What the host reported after the baseline was applied (okome-host-report). */
 export interface HostReport {
@@ -32,14 +25,6 @@ export interface HostReport {
   readonly pendingReboots: readonly string[];
   /** Settings this host cannot take (a container's kernel-wide ones). */
   readonly skipped: readonly string[];
-}
-
-/** The tunnel address with the last octet `octet` in `network` (a /24 or wider), as CIDR. */
-function tunnelAddress(network: string, octet: number): string {
-  const [base, bits] = network.split("/");
-  const parts = base.split(".").map(Number);
-  parts[3] = octet;
-  return `${parts.join(".")}/${bits}`;
 }
 
 /**
@@ -127,7 +112,7 @@ export class HardenedPi extends pulumi.ComponentResource {
       },
       this,
     );
-    const tunnel = r.wireguard && this.adminTunnel(name, args, r.wireguard, baseline);
+    const tunnel = r.wireguard && createAdminTunnel(this, name, args, r.wireguard, baseline);
     const setList: ConfigSet[] = [
       ...Object.values<ConfigSet>(sets),
       ...(tunnel ? [tunnel.set] : []),
@@ -176,68 +161,5 @@ export class HardenedPi extends pulumi.ComponentResource {
       report: this.report,
       wireguardPeerConfig: this.wireguardPeerConfig,
     });
-  }
-
-  /**
-   * WireGuard for admin access: a key pair for the node and one for the admin machine, the
-   * node's networkd files (`<name>-wireguard`), and the admin's wg-quick config. The node takes
-   * its LAN address's last octet in the tunnel network; the admin takes .1 (or .2 next to a .1 node).
-   */
-  private adminTunnel(
-    name: string,
-    args: HardenedPiArgs,
-    access: NonNullable<HardenedPiArgs["wireguard"]>,
-    baseline: pulumi.Resource,
-  ): { set: ConfigSet; peerConfig: pulumi.Output<string> } {
-    const nodeOctet = Number(args.host.address.split(".")[3]);
-    const adminAddress = tunnelAddress(access.network, nodeOctet === 1 ? 2 : 1).replace(
-      /\/\d+$/,
-      "/32",
-    );
-    const nodeKey = new WireGuardKey(`${name}-wireguard-key`, { parent: this });
-    const adminKey = new WireGuardKey(`${name}-wireguard-admin-key`, { parent: this });
-    const tunnel = (adminPublicKey: string): WireGuardArgs => ({
-      enabled: true,
-      listenPort: access.listenPort,
-      address: tunnelAddress(access.network, nodeOctet),
-      peers: [{ name: "admin", publicKey: adminPublicKey, allowedIps: [adminAddress] }],
-    });
-    const node = adminKey.publicKey.apply(tunnel);
-    const peerConfig = pulumi.secret(
-      pulumi
-        .all([node, adminKey.privateKey, nodeKey.publicKey])
-        .apply(([nodeArgs, privateKey, nodePublicKey]) =>
-          renderAdminPeerConfig(nodeArgs, {
-            privateKey,
-            address: adminAddress,
-            nodeName: args.host.name,
-            nodeEndpoint: args.host.address,
-            nodePublicKey,
-          }),
-        ),
-    );
-    const set = configSetsByRole<"wireguard">(
-      name,
-      {
-        connection: args.connection,
-        files: [
-          node.apply((nodeArgs) => ({ wireguard: renderWireGuard(nodeArgs) })),
-          pulumi.all([node, nodeKey.privateKey]).apply(([nodeArgs, privateKey]) => ({
-            wireguard: renderWireGuardSecrets(nodeArgs, privateKey),
-          })),
-        ],
-        after: [baseline],
-        roles: {
-          wireguard: {
-            kind: "plain",
-            service: "os-wireguard",
-            commands: wireGuardCommands(tunnel("")),
-            dependsOn: [],
-          },
-        },
-      },
-      this,
-    ).wireguard!;
-    return { set, peerConfig };
   }
 }
