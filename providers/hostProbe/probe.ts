@@ -34,8 +34,14 @@ export function diffProbe(olds: ProbeOutputs, news: ProbeInputs) {
   if (hasUnknowns(news)) return { changes: true };
   const replaces = connectionReplaces(olds, news);
   const inputs = (i: ProbeInputs) => JSON.stringify([i.connection, i.command, i.triggers]);
-  return { changes: replaces.length > 0 || inputs(olds) !== inputs(news), replaces };
+  const changes =
+    replaces.length > 0 || inputs(olds) !== inputs(news) || olds.missing !== undefined;
+  return { changes, replaces };
 }
+
+/** What refresh reports as the trigger when the host lacks the probe's command (impl.ts). */
+export const missingTrigger = (host: string, command: string) =>
+  `${command} is missing on ${host}: probe again`;
 
 /** The probe's stdout as JSON, or an error naming the host, the command and its own words. */
 export function parseProbe(host: string, command: string, res: ExecResult): unknown {

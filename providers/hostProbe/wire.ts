@@ -18,4 +18,6 @@ export interface ProbeInputs {
 export interface ProbeOutputs extends ProbeInputs, HostState {
   /** The command's stdout, parsed as JSON. */
   result: unknown;
+  /** Set by a refresh that found the command missing on the host (rebuilt): probe again. */
+  missing?: string;
 }

@@ -4,6 +4,9 @@
  * apt would reach the package registry; test/lab/packages.test.ts installs on the lab.
  */
 import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { execFileSync } from "node:child_process";
 import { implementation as probes } from "../../providers/hostProbe/impl";
 import { ProbeInputs, ProbeOutputs } from "../../providers/hostProbe/wire";
@@ -93,6 +96,18 @@ describe("PackageBaseline and HostProbe over SSH (loopback sshd, as root)", func
     assert.deepEqual(again.props.result, { user: "root", n: 1 });
     assert.deepEqual(again.inputs, ins);
     assert.equal(ssh.events("exec").length, 2);
+  });
+
+  it("HostProbe refresh on a host that lacks the command (rebuilt) keeps the last answer and asks for another probe", async () => {
+    const script = path.join(os.tmpdir(), `okome-probe-${process.pid}.sh`);
+    fs.writeFileSync(script, `#!/bin/sh\necho '{"pending":[]}'\n`, { mode: 0o755 });
+    const ins = await probe(script);
+    const { id, outs } = await probes.create(ins);
+    fs.rmSync(script);
+    const refreshed = await probes.read(id, outs as ProbeOutputs);
+    assert.deepEqual(refreshed.props.result, { pending: [] });
+    const diff = await probes.diff(id, refreshed.props as ProbeOutputs, ins);
+    assert.equal(diff.changes, true, "the next up probes again");
   });
 
   it("HostProbe fails naming the host and the command's stderr when it exits non-zero", async () => {

@@ -38,6 +38,14 @@ describe("HostProbe check() and diff() (no SSH)", () => {
     assert.deepEqual(await diff("id", state(), inputs({ triggers: [UNKNOWN] })), { changes: true });
   });
 
+  it("runs again after a refresh found the command missing on the host (rebuilt)", async () => {
+    const missing = {
+      ...state(),
+      missing: "okome-host-report is missing on okome-edge: probe again",
+    };
+    assert.equal((await diff("id", missing, inputs())).changes, true);
+  });
+
   it("another host name replaces", async () => {
     const other = inputs({ connection: { ...connection, name: "okome-model" } });
     assert.deepEqual((await diff("id", state(), other)).replaces, ["connection"]);
