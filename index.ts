@@ -54,27 +54,15 @@ export const vip = stack.vip;
 export const edgeAddress = stack.edge.address;
 export const modelAddress = stack.model.address;
 
-// The OS baseline of each node, as the validation suite checks it.
-const hardeningOutputs = (os: HardenedPi) => ({
-  hostname: os.hostname,
-  sysctl: os.sysctl,
-  tmpfs: os.tmpfs,
-  prunedServices: os.prunedServices,
-  sshUser: os.sshUser,
-  adminAddresses: os.adminAddresses,
-  nodeExporterUrl: os.nodeExporterUrl,
-  packages: os.packages,
-  piSettings: os.piSettings,
-  report: os.report,
-});
 /** How the validation suite logs in to read the nodes (read-only): no secret, paths only. */
 export const deployAccess = {
   user: stack.ssh.user,
   privateKeyPath: stack.ssh.privateKeyPath,
   knownHostsFile: stack.ssh.knownHostsFile,
 };
-export const edgeHardening = hardeningOutputs(edgeOs);
-export const modelHardening = hardeningOutputs(modelOs);
+// The OS baseline of each node, as the validation suite checks it.
+export const edgeHardening = edgeOs.summary;
+export const modelHardening = modelOs.summary;
 /** The admin machine's wg-quick config per node (secret), when the stack turns WireGuard on. */
 export const wireguardPeerConfigs = pulumi.secret({
   [stack.edge.name]: edgeOs.wireguardPeerConfig,

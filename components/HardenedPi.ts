@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { assertNoIssues } from "../common/issues";
 import { ConfigSet, HostProbe, PackageBaseline } from "../providers";
-import { configSetsByRole } from "./kit";
+import { configSetsByRole, stackKey } from "./kit";
 import {
   HardenedPiArgs,
   HardenedPiRole,
@@ -59,6 +59,8 @@ export class HardenedPi extends pulumi.ComponentResource {
    * key); undefined when WireGuard is off.
    */
   readonly wireguardPeerConfig: pulumi.Output<string | undefined>;
+  /** Every output but the WireGuard config: what the validation suite reads (a stack output per node). */
+  readonly summary: Readonly<Record<string, pulumi.Output<unknown>>>;
   /** The config sets and the package check: what the host's other components must wait for. */
   readonly ready: pulumi.Resource[];
 
@@ -73,12 +75,12 @@ export class HardenedPi extends pulumi.ComponentResource {
         connection: args.connection,
         packages,
         install: r.installPackages,
-        installStackKey: "okome-cache:installPackages",
+        installStackKey: stackKey("installPackages"),
       },
       { parent: this },
     );
     const commands = hardenedPiCommands(args);
-    const after = (role: HardenedPiRole, kind: "plain" | "sshd" = "plain") => ({
+    const roleOf = (role: HardenedPiRole, kind: "plain" | "sshd" = "plain") => ({
       kind,
       service: `os-${role.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`,
       commands: commands[role],
@@ -98,16 +100,16 @@ export class HardenedPi extends pulumi.ComponentResource {
         files: [files],
         after: [baseline],
         roles: {
-          scripts: after("scripts"),
-          storage: after("storage"),
-          kernel: after("kernel"),
-          journald: after("journald"),
-          services: after("services"),
-          identity: after("identity"),
-          firmware: r.raspberryPi ? after("firmware") : undefined,
-          sshd: { ...after("sshd", "sshd"), deadman: { timeoutSeconds: r.sshDeadmanSeconds } },
-          fail2ban: after("fail2ban"),
-          nodeExporter: after("nodeExporter"),
+          scripts: roleOf("scripts"),
+          storage: roleOf("storage"),
+          kernel: roleOf("kernel"),
+          journald: roleOf("journald"),
+          services: roleOf("services"),
+          identity: roleOf("identity"),
+          firmware: r.raspberryPi ? roleOf("firmware") : undefined,
+          sshd: { ...roleOf("sshd", "sshd"), deadman: { timeoutSeconds: r.sshDeadmanSeconds } },
+          fail2ban: roleOf("fail2ban"),
+          nodeExporter: roleOf("nodeExporter"),
         },
       },
       this,
@@ -148,7 +150,7 @@ export class HardenedPi extends pulumi.ComponentResource {
     );
     this.report = report;
     this.wireguardPeerConfig = tunnel ? tunnel.peerConfig : pulumi.output(undefined);
-    this.registerOutputs({
+    this.summary = {
       hostname: this.hostname,
       sysctl: this.sysctl,
       tmpfs: this.tmpfs,
@@ -159,7 +161,7 @@ export class HardenedPi extends pulumi.ComponentResource {
       packages: this.packages,
       piSettings: this.piSettings,
       report: this.report,
-      wireguardPeerConfig: this.wireguardPeerConfig,
-    });
+    };
+    this.registerOutputs({ ...this.summary, wireguardPeerConfig: this.wireguardPeerConfig });
   }
 }
