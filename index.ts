@@ -5,6 +5,8 @@ import { assertNoIssues } from "./common/issues";
 import { HardenedPi } from "./components/HardenedPi";
 import { ModelCacheNode } from "./components/ModelCacheNode";
 import { modelCachePackages } from "./components/modelCache";
+import { EdgeCacheNode } from "./components/EdgeCacheNode";
+import { edgeCachePackages } from "./components/edgeCache";
 import type { HostConnection } from "./providers";
 
 const config = new pulumi.Config(CONFIG_NAMESPACE);
@@ -16,7 +18,13 @@ const read = (name: string) =>
       : "(secret)"
     : config.get(name);
 const context = { stack: pulumi.getStack() };
-const { raw, hardening, modelCache: modelCacheReading, issues } = readStack(read, context);
+const {
+  raw,
+  hardening,
+  modelCache: modelCacheReading,
+  edgeCache: edgeCacheReading,
+  issues,
+} = readStack(read, context);
 // Every bad key at once, before any resource is registered.
 assertNoIssues(`stack config (${CONFIG_NAMESPACE})`, issues);
 const stack = parseStackConfig(raw, context);
@@ -45,10 +53,25 @@ const hardenedPi = (role: string, host: HostSpec, packages: readonly string[]) =
     sshUser: stack.ssh.user,
     packages: [...(hardening.args.packages ?? []), ...packages],
   });
-const edgeOs = hardenedPi("edge", stack.edge, []);
-const modelOs = hardenedPi("model", stack.model, modelCachePackages(modelCacheArgs));
+const edgeOs = hardenedPi("edge", stack.edge, edgeCachePackages());
+// The model node also runs the standby edge, where the VIP goes when the edge fails.
+const modelOs = hardenedPi("model", stack.model, [
+  ...modelCachePackages(modelCacheArgs),
+  ...edgeCachePackages(),
+]);
 
 const modelCache = new ModelCacheNode("model-cache", { ...modelCacheArgs, after: modelOs.ready });
+// One edge config for both nodes; only the node (its name and address) differs.
+const edge = (name: string, host: HostSpec, os: HardenedPi) =>
+  new EdgeCacheNode(name, {
+    ...edgeCacheReading.args,
+    host,
+    connection: connection(host),
+    healthLogin: modelCache.healthLogin,
+    after: os.ready,
+  });
+const edgeCache = edge("edge-cache", stack.edge, edgeOs);
+const standbyEdge = edge("standby-edge", stack.model, modelOs);
 export const environment = stack.environment;
 export const vip = stack.vip;
 export const edgeAddress = stack.edge.address;
@@ -80,6 +103,10 @@ const perHost = (field: "pendingReboots" | "skipped") =>
 export const pendingReboots = perHost("pendingReboots");
 /** Settings a host could not take (kernel-wide ones under nspawn), as "<host>: <what>". */
 export const skippedSettings = perHost("skipped");
+
+// Each edge as the validation suite checks it: URLs, limits, the health probe.
+export const edgeCacheNode = edgeCache.summary;
+export const standbyEdgeNode = standbyEdge.summary;
 
 // What the orchestrator needs to reach the model cache, and what the validation suite checks.
 export const modelCacheAddress = modelCache.address;

@@ -6,6 +6,7 @@ import {
   ModelCacheNodeArgs,
   ModelCacheRole,
   RESERVED_USERS,
+  RedisLogin,
   modelCacheCommands,
   passwordSha256,
   passwordUsers,
@@ -36,6 +37,8 @@ export interface ModelCacheNodeOutputs {
   readonly exporter: pulumi.Output<boolean>;
   /** The exporter's metrics URL, or undefined when it is off. */
   readonly exporterUrl: pulumi.Output<string | undefined>;
+  /** How the edges' health probes log in to SET `okome:health:<node>`; the password is a secret. */
+  readonly healthLogin: RedisLogin<pulumi.Output<string>>;
 }
 
 /**
@@ -58,6 +61,7 @@ export class ModelCacheNode extends pulumi.ComponentResource implements ModelCac
   readonly maxmemoryPolicy: pulumi.Output<MaxmemoryPolicy>;
   readonly exporter: pulumi.Output<boolean>;
   readonly exporterUrl: pulumi.Output<string | undefined>;
+  readonly healthLogin: RedisLogin<pulumi.Output<string>>;
 
   constructor(name: string, args: ModelCacheNodeArgs, opts?: pulumi.ComponentResourceOptions) {
     // Every issue at once, before anything (this component included) is registered.
@@ -75,6 +79,7 @@ export class ModelCacheNode extends pulumi.ComponentResource implements ModelCac
     this.maxmemoryPolicy = outputs.maxmemoryPolicy;
     this.exporter = outputs.exporter;
     this.exporterUrl = outputs.exporterUrl;
+    this.healthLogin = outputs.healthLogin;
     this.registerOutputs({ ...outputs });
   }
 }
@@ -167,5 +172,11 @@ export function createModelCacheNode(
         ? `http://${resolved.host.address}:${resolved.exporterPort}/metrics`
         : undefined,
     ),
+    healthLogin: {
+      address: resolved.host.address,
+      port: resolved.port,
+      user: RESERVED_USERS.health,
+      password: pulumi.secret(passwords[RESERVED_USERS.health]),
+    },
   };
 }

@@ -8,6 +8,7 @@ import {
 import type { RawStackValues, StackKeyReading } from "./kit";
 import { HARDENED_PI_STACK_KEYS, HardenedPiStackArgs, readHardenedPiStackKeys } from "./hardenedPi";
 import { MODEL_CACHE_STACK_KEYS, ModelCacheSpec, readModelCacheStackKeys } from "./modelCache";
+import { EDGE_CACHE_STACK_KEYS, EdgeCacheStackArgs, readEdgeCacheStackKeys } from "./edgeCache";
 
 /**
  * How a caller reads one stack key (without the namespace): `pulumi.Config` in the program,
@@ -24,6 +25,7 @@ export const STACK_KEYS: readonly string[] = [
   ...STACK_CONFIG_KEYS,
   ...HARDENED_PI_STACK_KEYS,
   ...MODEL_CACHE_STACK_KEYS,
+  ...EDGE_CACHE_STACK_KEYS,
 ];
 
 /** The whole stack config as read, with every problem at once. */
@@ -33,6 +35,8 @@ export interface StackReading {
   /** The OS baseline's arguments, the same for both nodes. */
   readonly hardening: StackKeyReading<HardenedPiStackArgs>;
   readonly modelCache: StackKeyReading<Omit<ModelCacheSpec, "host">>;
+  /** The edges' arguments, the same for the edge and the standby edge. */
+  readonly edgeCache: StackKeyReading<EdgeCacheStackArgs>;
   /** Every problem, each named by its full stack key. */
   readonly issues: readonly Issue[];
 }
@@ -42,11 +46,18 @@ export function readStack(read: ConfigReader, context: ValidationContext): Stack
   const raw = Object.fromEntries(STACK_KEYS.map((name) => [name, read(name)]));
   const hardening = readHardenedPiStackKeys(raw);
   const modelCache = readModelCacheStackKeys(raw);
+  const edgeCache = readEdgeCacheStackKeys(raw);
   return {
     raw,
     hardening,
     modelCache,
-    issues: [...validateStackConfig(raw, context), ...hardening.issues, ...modelCache.issues],
+    edgeCache,
+    issues: [
+      ...validateStackConfig(raw, context),
+      ...hardening.issues,
+      ...modelCache.issues,
+      ...edgeCache.issues,
+    ],
   };
 }
 

@@ -15,6 +15,8 @@ packages=(
   # test/support/wireguardPeer.ts: `wg` configures the userspace peers (wireguard-go), ping
   # goes through their tunnels
   wireguard-tools iputils-ping
+  curl # test/lab/edge-cache.test.ts: clients in lab netns (rate limits, the status page)
+  wrk  # bench/edge-hit.sh: HIT throughput and latency of the edge
 )
 
 missing=()

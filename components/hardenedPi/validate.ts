@@ -1,9 +1,9 @@
 import { isIPv4 } from "node:net";
 import { Issue } from "../../common/issues";
+import { HOST_NAME, isAddressOrCidr, isPort } from "../kit/checks";
 import { HardenedPiSpec, resolveHardenedPiArgs } from "./args";
 
 const UNIX_NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
-const HOST_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 /** fstab/tmpfs and logrotate/journald sizes: digits and a unit. */
 const TMPFS_SIZE = /^[1-9][0-9]*[kmg]$/;
 const LOGROTATE_SIZE = /^[1-9][0-9]*[kMG]$/;
@@ -16,15 +16,6 @@ const UNIT_NAME = /^[A-Za-z0-9:_.@-]+\.(service|socket|timer|path|target|mount)$
 const DURATION = /^[1-9][0-9]*[smhdw]?$/;
 const ON_CALENDAR = /^[A-Za-z0-9*:/,. -]+$/;
 const COLLECTOR = /^[a-z][a-z0-9_]*$/;
-
-/** True for an IPv4 address or an IPv4 CIDR. */
-function isAddressOrCidr(text: string): boolean {
-  const [address, bits, ...rest] = text.split("/");
-  if (rest.length > 0 || !isIPv4(address)) return false;
-  return bits === undefined || (/^\d{1,2}$/.test(bits) && Number(bits) <= 32);
-}
-
-const isPort = (port: number) => Number.isInteger(port) && port >= 1 && port <= 65535;
 
 /**
  * Every problem with the arguments, each named by its argument path (`tmpfs[2].size`). Empty when

@@ -40,6 +40,12 @@ export interface ConfigSetsByRoleArgs<Role extends string> {
    * from passwords (a secret Output). Each role's set holds its files from every source, in order.
    */
   readonly files: readonly pulumi.Input<FilesByRole<Role>>[];
+  /**
+   * Files rendered from a secret, for the roles that hold one: each marked secret, and only its
+   * own role's set waits for it, so a first preview (the secret still unknown) shows every other
+   * role's files.
+   */
+  readonly secretFiles?: { readonly [R in Role]?: pulumi.Input<readonly ManagedFile[]> };
   /** Resources every set waits for (e.g. the host's package check). */
   readonly after?: readonly pulumi.Resource[];
   /** The roles, in the order their sets are registered; a role left out has no set (nothing to install). */
@@ -65,16 +71,22 @@ export function configSetsByRole<Role extends string>(
       .all([pulumi.unsecret(files), pulumi.output(pulumi.isSecret(files))])
       .apply(([byRole, isSecret]): Source => ({ byRole: byRole as FilesByRole<Role>, isSecret }));
   });
+  const markSecret = (file: ManagedFile) => (file.secret ? file : { ...file, secret: true });
+  const secretFilesOf = (role: Role) => {
+    const files = args.secretFiles?.[role];
+    return files === undefined
+      ? pulumi.output([])
+      : pulumi.unsecret(pulumi.output(files)).apply((list) => list.map(markSecret));
+  };
   const filesOf = (role: Role): pulumi.Output<ManagedFile[]> =>
     pulumi
-      .all(sources)
-      .apply((all) =>
-        (all as Source[]).flatMap(({ byRole, isSecret }) =>
-          byRole[role].map((file) =>
-            isSecret && file.secret !== true ? { ...file, secret: true } : file,
-          ),
+      .all([pulumi.all(sources), secretFilesOf(role)])
+      .apply(([all, secret]) => [
+        ...(all as Source[]).flatMap(({ byRole, isSecret }) =>
+          byRole[role].map((file) => (isSecret ? markSecret(file) : file)),
         ),
-      );
+        ...(secret as ManagedFile[]),
+      ]);
   const sets: Partial<Record<Role, ConfigSet>> = {};
   for (const role of Object.keys(args.roles) as Role[]) {
     const declared = args.roles[role];

@@ -5,6 +5,18 @@ import { withDefaults } from "../kit";
 import { REDIS_MAXMEMORY_POLICIES } from "../platform";
 import { AclUserArgs, ORCHESTRATOR_USER } from "./users";
 
+/**
+ * An ACL user's login to the model cache, as a client on the LAN needs it. Only the password is
+ * secret (and unknown at a first preview); the rest is known up front, so what a client renders
+ * from it shows in previews.
+ */
+export interface RedisLogin<Password = string> {
+  readonly address: string;
+  readonly port: number;
+  readonly user: string;
+  readonly password: Password;
+}
+
 /** A Redis 7.0 eviction policy (`maxmemory-policy`). */
 export type MaxmemoryPolicy = (typeof REDIS_MAXMEMORY_POLICIES)[number];
 

@@ -3,12 +3,14 @@ export type {
   MaxmemoryPolicy,
   ModelCacheNodeArgs,
   ModelCacheSpec,
+  RedisLogin,
   ResolvedModelCacheArgs,
 } from "./args";
 export { MAXMEMORY_HOST_SHARE, MODEL_CACHE_DEFAULTS, resolveModelCacheArgs } from "./args";
 export type { AclUserArgs, PasswordHashes } from "./users";
 export {
   ADMIN_COMMANDS,
+  HEALTH_RULES,
   ORCHESTRATOR_USER,
   RESERVED_USERS,
   passwordSha256,

@@ -10,6 +10,7 @@ import { readScript, renderTemplate } from "../templates";
 import { ModelCacheSpec, ResolvedModelCacheArgs, resolveModelCacheArgs } from "./args";
 import { MODEL_CACHE_MODES, MODEL_CACHE_PATHS } from "./paths";
 import {
+  HEALTH_RULES,
   MONITOR_COMMANDS,
   PasswordHashes,
   RESERVED_USERS,
@@ -99,6 +100,11 @@ function renderUsersAcl(resolved: ResolvedModelCacheArgs, hashes: PasswordHashes
       name: RESERVED_USERS.monitor,
       sha256: hashOf(hashes, RESERVED_USERS.monitor),
       commands: MONITOR_COMMANDS,
+    },
+    health: {
+      name: RESERVED_USERS.health,
+      sha256: hashOf(hashes, RESERVED_USERS.health),
+      rules: HEALTH_RULES,
     },
     users: resolved.users.map((user) => ({
       name: user.name,

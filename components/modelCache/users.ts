@@ -58,6 +58,8 @@ export const RESERVED_USERS = {
   admin: "okome-admin",
   /** Read-only server state for the Prometheus exporter and the validation suite; no keys. */
   monitor: "okome-monitor",
+  /** The edges' health probes: SET on `okome:health:*` and nothing else (HEALTH_RULES). */
+  health: "okome-health",
 } as const;
 
 /**
@@ -76,6 +78,12 @@ export const ADMIN_COMMANDS = ["ping", "config|get", "config|set", "acl|list", "
  */
 export const MONITOR_COMMANDS =
   "-@all +@connection -@admin -@dangerous +info +config|get +slowlog|get +slowlog|len +latency|latest +latency|histogram +acl|dryrun";
+
+/**
+ * What the health user may do: SET the health keys (`okome:health:<node>`, with EX), nothing else.
+ * Its password sits on both edges, so a stolen one can neither read the cache nor touch other keys.
+ */
+export const HEALTH_RULES = "resetkeys ~okome:health:* resetchannels -@all +set";
 
 /** The ACL rules of the admin user: nothing but {@link ADMIN_COMMANDS}. */
 export const adminRules = () =>
@@ -103,7 +111,12 @@ export function passwordSha256(password: string): string {
 /** Password hashes for users.acl, by user name (application users, admin and monitor). */
 export type PasswordHashes = Readonly<Record<string, string>>;
 
-/** Every user the node has a password for: admin, monitor, then the application users. */
+/** Every user the node has a password for: admin, monitor, health, then the application users. */
 export function passwordUsers(users: readonly AclUserArgs[]): string[] {
-  return [RESERVED_USERS.admin, RESERVED_USERS.monitor, ...users.map((user) => user.name)];
+  return [
+    RESERVED_USERS.admin,
+    RESERVED_USERS.monitor,
+    RESERVED_USERS.health,
+    ...users.map((user) => user.name),
+  ];
 }

@@ -33,10 +33,13 @@ export const MOCK_DEFAULTS = {
   version: "1.8.2",
   slowDelayMs: 2000,
   failStatus: 503,
+  requestIdsKept: 200,
 } as const;
 
 export interface MockStats {
   readonly requests: Record<string, number>;
+  /** X-Request-ID of the latest orchestrator requests that carried one, oldest first. */
+  readonly requestIds: readonly string[];
   readonly computes: number;
   readonly state: MockState;
 }
@@ -128,6 +131,7 @@ export function createMockOrchestrator(options: MockOptions = {}): MockOrchestra
   const version = options.version ?? MOCK_DEFAULTS.version;
   const startedAt = Date.now();
   let requests: Record<string, number> = {};
+  let requestIds: string[] = [];
   let computes = 0;
   let state: MockState = { mode: "ok", delayMs: 0, status: MOCK_DEFAULTS.failStatus };
 
@@ -141,6 +145,10 @@ export function createMockOrchestrator(options: MockOptions = {}): MockOrchestra
     const etag = `"${sha(body).slice(0, 16)}"`;
     const cacheable = headers["Cache-Control"]?.startsWith("public");
     const all: Record<string, string> = { "X-Orchestrator": "okome-mock", ...headers };
+    // ?maxAge=N shortens a cacheable answer's freshness, so a test sees it expire in seconds.
+    const maxAge = new URL(req.url ?? "/", "http://mock.invalid").searchParams.get("maxAge");
+    if (cacheable && maxAge !== null && /^\d{1,6}$/.test(maxAge))
+      all["Cache-Control"] = `public, max-age=${maxAge}`;
     const requestId = req.headers["x-request-id"];
     if (typeof requestId === "string") all["X-Request-ID"] = requestId;
     if (cacheable && status === 200) {
@@ -218,20 +226,32 @@ export function createMockOrchestrator(options: MockOptions = {}): MockOrchestra
     await sleep(planDelayMs);
     computes += 1;
     const promptHash = sha(prompt).slice(0, 16);
-    json(req, res, 200, {
-      planId: sha(`${model}:${promptHash}:${toolset}`).slice(0, 24),
-      model,
-      promptHash,
-      toolset,
-      steps: [
-        { id: 1, action: "retrieve", target: `rag:${promptHash.slice(0, 8)}` },
-        { id: 2, action: "reason", model },
-        { id: 3, action: "respond", format: "markdown" },
-      ],
-      computedAt: new Date().toISOString(),
-      computeMs: planDelayMs,
-      computeCount: computes,
-    });
+    // What the okome/ library's planner endpoint adds; the edge passes them through.
+    const cacheHeaders = {
+      "X-OKOME-Cache": "MISS",
+      "X-OKOME-Cache-Key": `okome:planner:${model}:${promptHash}:${toolset}:mock`,
+    };
+    json(
+      req,
+      res,
+      200,
+      {
+        planId: sha(`${model}:${promptHash}:${toolset}`).slice(0, 24),
+        model,
+        promptHash,
+        toolset,
+        steps: [
+          { id: 1, action: "retrieve", target: `rag:${promptHash.slice(0, 8)}` },
+          { id: 2, action: "reason", model },
+          { id: 3, action: "respond", format: "markdown" },
+        ],
+        computedAt: new Date().toISOString(),
+        computeMs: planDelayMs,
+        computeCount: computes,
+      },
+      CACHE.dynamic,
+      cacheHeaders,
+    );
   }
 
   async function orchestrator(
@@ -261,6 +281,15 @@ export function createMockOrchestrator(options: MockOptions = {}): MockOrchestra
         version,
         uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
       });
+    } else if (path === "/api/models") {
+      // The API's one cacheable answer: the models a plan may name.
+      json(req, res, 200, { models: ["okome-7b", "okome-13b", "okome-coder"] }, CACHE.version);
+    } else if (path === "/session") {
+      // A login that a careless orchestrator marks public: the edge must still never cache it.
+      const session = sha(`${Date.now()}:${Math.random()}`).slice(0, 24);
+      json(req, res, 200, { session }, "public, max-age=60", {
+        "Set-Cookie": `okome_session=${session}; Path=/; HttpOnly`,
+      });
     } else if (path === "/version") {
       json(req, res, 200, { version, commit: sha(version).slice(0, 12), api: "v1" }, CACHE.version);
     } else if (path.startsWith("/assets/") && path.length > "/assets/".length) {
@@ -287,6 +316,7 @@ export function createMockOrchestrator(options: MockOptions = {}): MockOrchestra
       json(req, res, 200, state);
     } else if (path === "/__mock/reset" && req.method === "POST") {
       requests = {};
+      requestIds = [];
       computes = 0;
       json(req, res, 200, stats());
     } else {
@@ -295,13 +325,18 @@ export function createMockOrchestrator(options: MockOptions = {}): MockOrchestra
   }
 
   function stats(): MockStats {
-    return { requests: { ...requests }, computes, state };
+    return { requests: { ...requests }, requestIds: [...requestIds], computes, state };
   }
 
   const handler: http.RequestListener = (req, res) => {
     const url = new URL(req.url ?? "/", "http://mock.invalid");
     const isControl = url.pathname.startsWith("/__mock/");
-    if (!isControl) requests[url.pathname] = (requests[url.pathname] ?? 0) + 1;
+    if (!isControl) {
+      requests[url.pathname] = (requests[url.pathname] ?? 0) + 1;
+      const requestId = req.headers["x-request-id"];
+      if (typeof requestId === "string")
+        requestIds = [...requestIds, requestId].slice(-MOCK_DEFAULTS.requestIdsKept);
+    }
     const work = isControl ? control(req, res, url.pathname) : orchestrator(req, res, url);
     work.catch((err: unknown) => {
       const status = err instanceof HttpError ? err.status : 500;

@@ -180,10 +180,14 @@ describe("HardenedPi on the lab (real pulumi)", function () {
     assert.deepEqual(rootModes(), ROOT_MODES);
     // What was in /var/log came along, and nginx logs to the tmpfs.
     assert.equal(sh(edge, `cat ${LOG_MARKER}`), "kept");
-    await fetch(`http://${edge.address}/`, { signal: AbortSignal.timeout(5000) }).catch(
+    const marker = `/okome-hardened-pi-${process.pid}`;
+    await fetch(`http://${edge.address}${marker}`, { signal: AbortSignal.timeout(5000) }).catch(
       () => undefined,
     );
-    assert.match(sh(edge, "sudo -n tail -1 /var/log/nginx/access.log"), /GET \/ /);
+    assert.match(
+      sh(edge, "sudo -n tail -1 /var/log/nginx/okome-access.log"),
+      new RegExp(`"uri":"${marker}"`),
+    );
     // A container's root and its reboots are the machine's (its root options are listed as skipped).
     if (!vmLab) return;
     assert.match(sh(edge, "findmnt -no OPTIONS /"), /(^|,)noatime(,|$).*commit=60/);

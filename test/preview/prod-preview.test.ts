@@ -112,6 +112,7 @@ describe("prod stack: pulumi preview opens no SSH (as PR CI runs it)", function 
       "ConfigSet model-cache-restart",
       "ConfigSet model-cache-scripts",
       "SecretPassword model-cache-okome-admin-password",
+      "SecretPassword model-cache-okome-health-password",
       "SecretPassword model-cache-okome-monitor-password",
       "SecretPassword model-cache-okome-password",
     ]);
@@ -125,6 +126,17 @@ describe("prod stack: pulumi preview opens no SSH (as PR CI runs it)", function 
         privateKeyPath: MISSING_KEY,
         hostKey: fixtureHostKeys["okome-cache:modelHostKey"],
       });
+
+    // Both edges are planned with prod's cache size and orchestrator.
+    for (const edge of ["edge-cache", "standby-edge"]) {
+      const nginx = plan.steps.find((s) => s.urn.endsWith(`::${edge}-nginx`));
+      const files = nginx?.newState?.inputs?.files as Record<string, { content: string }>;
+      assert.match(files["/etc/nginx/okome/cache.conf"].content, /max_size=2g /, edge);
+      assert.match(
+        files["/etc/nginx/okome/upstreams.conf"].content,
+        /server 192\.168\.86\.25:8000 /,
+      );
+    }
 
     // The same preview as text: the node's outputs carry the prod memory budget.
     const text = await stack.run(["preview"]);
@@ -140,7 +152,7 @@ describe("prod stack: pulumi preview opens no SSH (as PR CI runs it)", function 
     const node = `urn:pulumi:${stack.name}::okome-cache::okome:infra:ModelCacheNode`;
     const targets = [
       `${node}::model-cache`,
-      ...["okome", "okome-admin", "okome-monitor"].map(
+      ...["okome", "okome-admin", "okome-monitor", "okome-health"].map(
         (u) => `${node}$pulumi-nodejs:dynamic/okome:SecretPassword::model-cache-${u}-password`,
       ),
     ];
@@ -151,14 +163,14 @@ describe("prod stack: pulumi preview opens no SSH (as PR CI runs it)", function 
       ...targets.flatMap((urn) => ["--target", urn]),
     ]);
     ok(up);
-    assert.match(up.output, /\+ 5 created/, "the stack, the node and three passwords");
+    assert.match(up.output, /\+ 6 created/, "the stack, the node and four passwords");
     assert.equal(up.sshLog, "");
 
     const r = await stack.run(["preview", "--json"]);
     ok(r);
     assert.equal(r.sshLog, "", "no SSH attempt, connection or command");
     const plan = JSON.parse(r.stdout) as { steps: Step[]; changeSummary: Record<string, number> };
-    assert.equal(plan.changeSummary.same, 5, "the stack, the node and three passwords");
+    assert.equal(plan.changeSummary.same, 6, "the stack, the node and four passwords");
     const nodeCreates = plan.steps.filter(
       (s) => s.op === "create" && s.urn.includes("okome:infra:ModelCacheNode$"),
     );

@@ -8,6 +8,7 @@ import {
   ModelCacheSpec,
   RESERVED_USERS,
   passwordSha256,
+  passwordUsers,
   renderModelCache,
   renderModelCacheSecrets,
   resolveModelCacheArgs,
@@ -54,12 +55,7 @@ export class ModelCacheServer {
       bind: ["127.0.0.1"],
       port,
     };
-    const users = [
-      RESERVED_USERS.admin,
-      RESERVED_USERS.monitor,
-      ...resolveModelCacheArgs(full).users.map((u) => u.name),
-      ACL_LOG_READER,
-    ];
+    const users = [...passwordUsers(resolveModelCacheArgs(full).users), ACL_LOG_READER];
     const passwords = Object.fromEntries(
       users.map((u) => [u, `${u}-${Math.random().toString(36).slice(2)}`]),
     );

@@ -34,3 +34,18 @@ export function recordingMocks(
   );
   return registered;
 }
+
+/** An Output's value, once known. */
+export const outputValue = <T>(o: pulumi.Output<T>) =>
+  new Promise<T>((resolve) => o.apply((v) => resolve(v)));
+
+/** Pulumi's wire marker of a secret, as mocks receive secret inputs. */
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+/** True for a secret input as the mocks receive it. */
+export const isWrappedSecret = (v: unknown) =>
+  typeof v === "object" && v !== null && SECRET_SIG in v;
+
+/** The value inside a secret input (or the input itself when it is no secret). */
+export const unwrapSecret = (v: unknown) =>
+  isWrappedSecret(v) ? (v as unknown as { value: unknown }).value : v;

@@ -3,7 +3,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { ConfigIssuesError } from "../../common/issues";
 import { ModelCacheNode } from "../../components/ModelCacheNode";
 import { ModelCacheNodeArgs, passwordSha256, renderModelCache } from "../../components/modelCache";
-import { Registered, recordingMocks } from "../support/pulumiMocks";
+import {
+  Registered,
+  isWrappedSecret,
+  outputValue,
+  recordingMocks,
+  unwrapSecret,
+} from "../support/pulumiMocks";
 
 interface Child {
   readonly name: string;
@@ -11,13 +17,8 @@ interface Child {
   readonly dependsOn: unknown;
 }
 
-/** Pulumi's wire marker of a secret, as mocks receive secret inputs. */
-const SECRET_SIG = "4dabf18193072939515e22adb298388d";
-const isWrappedSecret = (v: unknown) => typeof v === "object" && v !== null && SECRET_SIG in v;
-const unwrap = (v: unknown) =>
-  isWrappedSecret(v) ? (v as unknown as { value: unknown }).value : v;
-
-const value = <T>(o: pulumi.Output<T>) => new Promise<T>((resolve) => o.apply((v) => resolve(v)));
+const unwrap = unwrapSecret;
+const value = outputValue;
 const mockPassword = (resourceName: string) => `pw-of-${resourceName}`;
 
 describe("ModelCacheNode (component, under Pulumi mocks)", () => {
@@ -64,6 +65,7 @@ describe("ModelCacheNode (component, under Pulumi mocks)", () => {
       "model-cache-config",
       "model-cache-exporter",
       "model-cache-okome-admin-password",
+      "model-cache-okome-health-password",
       "model-cache-okome-monitor-password",
       "model-cache-okome-password",
       "model-cache-restart",
@@ -105,7 +107,7 @@ describe("ModelCacheNode (component, under Pulumi mocks)", () => {
       { content: string; secret: boolean; mode?: string }
     >;
     const hashes = Object.fromEntries(
-      ["okome-admin", "okome-monitor", "okome"].map((u) => [
+      ["okome-admin", "okome-monitor", "okome-health", "okome"].map((u) => [
         u,
         passwordSha256(mockPassword(`model-cache-${u}-password`)),
       ]),
@@ -154,6 +156,10 @@ describe("ModelCacheNode (component, under Pulumi mocks)", () => {
     assert.equal(await value(node.maxmemory), "256mb");
     assert.equal(await value(node.maxmemoryPolicy), "allkeys-lru");
     assert.equal(await value(node.exporterUrl), "http://10.86.0.19:9121/metrics");
+    const { password: healthPassword, ...healthLogin } = node.healthLogin;
+    assert.deepEqual(healthLogin, { address: "10.86.0.19", port: 6379, user: "okome-health" });
+    assert.ok(await pulumi.isSecret(healthPassword));
+    assert.equal(await value(healthPassword), mockPassword("model-cache-okome-health-password"));
   });
 
   it("throws every issue at once, before registering any resource", () => {

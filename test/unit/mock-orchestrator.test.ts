@@ -38,6 +38,7 @@ describe("mock orchestrator", () => {
       ["/assets/site.css", "public, max-age=86400", "text/css; charset=utf-8"],
       ["/ui-schema/planner.json", "public, max-age=300", "application/json"],
       ["/version", "public, max-age=60", "application/json"],
+      ["/api/models", "public, max-age=60", "application/json"],
       ["/api/plan?model=okome-7b&prompt=hi", "private, no-store", "application/json"],
     ];
     for (const [path, cacheControl, type] of cases) {
@@ -59,9 +60,35 @@ describe("mock orchestrator", () => {
     assert.equal(revalidated.status, 304);
   });
 
-  it("echoes X-Request-ID", async () => {
+  it("echoes X-Request-ID and keeps the latest ones in its stats", async () => {
     const res = await get("/version", { headers: { "X-Request-ID": "req-42" } });
     assert.equal(res.headers.get("x-request-id"), "req-42");
+    await get("/health", { headers: { "X-Request-ID": "req-43" } });
+    await get("/__mock/stats", { headers: { "X-Request-ID": "not-counted" } });
+    const stats = (await (await get("/__mock/stats")).json()) as { requestIds: string[] };
+    assert.deepEqual(stats.requestIds, ["req-42", "req-43"]);
+  });
+
+  it("shortens a cacheable answer's freshness on ?maxAge=N, never a private one's", async () => {
+    const asset = await get("/assets/app.js?maxAge=2");
+    assert.equal(asset.headers.get("cache-control"), "public, max-age=2");
+    const plan = await get("/api/plan?prompt=hi&maxAge=2");
+    assert.equal(plan.headers.get("cache-control"), "private, no-store");
+  });
+
+  it("sets a session cookie on a response it marks public (what the edge must never cache)", async () => {
+    const res = await get("/session");
+    assert.equal(res.headers.get("cache-control"), "public, max-age=60");
+    assert.match(res.headers.get("set-cookie") ?? "", /^okome_session=[0-9a-f]{24}; /);
+  });
+
+  it("names its planner cache key in X-OKOME-Cache headers", async () => {
+    const res = await get("/api/plan?model=okome-7b&prompt=hi");
+    assert.equal(res.headers.get("x-okome-cache"), "MISS");
+    assert.match(
+      res.headers.get("x-okome-cache-key") ?? "",
+      /^okome:planner:okome-7b:[0-9a-f]{16}:default:mock$/,
+    );
   });
 
   it("computes a plan slowly for POST and GET and counts computations", async () => {

@@ -19,6 +19,7 @@ const lab: ModelCacheSpec = { host, hostMemory: "1gb", maxmemory: "256mb" };
 const hashes = {
   "okome-admin": passwordSha256("admin-password"),
   "okome-monitor": passwordSha256("monitor-password"),
+  "okome-health": passwordSha256("health-password"),
   okome: passwordSha256("okome-password"),
   planner: passwordSha256("planner-password"),
 };

@@ -91,6 +91,35 @@ describe("model cache: the rendered redis.conf and users.acl on a real redis-ser
     }
   });
 
+  it("lets the health user SET okome:health:* with a TTL, and nothing else", async () => {
+    const health = server.client(RESERVED_USERS.health);
+    await health.connect();
+    try {
+      assert.equal(
+        await health.set("okome:health:okome-edge", '{"upstream":"up"}', "EX", 30),
+        "OK",
+      );
+      for (const refused of [
+        () => health.get("okome:health:okome-edge"),
+        () => health.set("okome:planner:x", "1"),
+        () => health.del("okome:health:okome-edge"),
+        () => health.call("KEYS", "okome:*"),
+        () => health.call("INFO"),
+      ])
+        await assert.rejects(refused, /NOPERM/);
+    } finally {
+      health.disconnect();
+    }
+    const app = server.client(ORCHESTRATOR_USER.name);
+    await app.connect();
+    try {
+      const ttl = await app.pttl("okome:health:okome-edge");
+      assert.ok(ttl > 0 && ttl <= 30_000, `PTTL ${ttl}`);
+    } finally {
+      app.disconnect();
+    }
+  });
+
   it("fails, not skips, when a stack output it needs is missing", async () => {
     const without = (key: string) => {
       const outputs: Record<string, unknown> = outputsOf(server, { modelCacheExporter: true });

@@ -1,6 +1,5 @@
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
-import { StackOutputs, ValidationModule, stringOutput } from "./runner";
+import { Access, metricValue, onNode } from "./nodes";
+import { ValidationModule, listOutput, objectOutput, stringOutput } from "./runner";
 
 /** The stack outputs this module reads (index.ts exports them). */
 export const HARDENING_OUTPUTS = {
@@ -18,59 +17,6 @@ interface Hardening {
   readonly tmpfs: Readonly<Record<string, string>>;
   readonly prunedServices: readonly string[];
   readonly nodeExporterUrl: string;
-}
-
-interface Access {
-  readonly user: string;
-  readonly privateKeyPath: string;
-  readonly knownHostsFile: string;
-}
-
-function objectOutput<T>(outputs: StackOutputs, key: string, fields: readonly string[]): T {
-  const v = outputs[key] as Record<string, unknown> | undefined;
-  const missing = fields.filter((f) => v?.[f] === undefined);
-  if (typeof v !== "object" || v === null || missing.length > 0)
-    throw new Error(`stack output ${key} is missing${v ? ` ${missing.join(", ")}` : ""}`);
-  return v as T;
-}
-
-function listOutput(outputs: StackOutputs, key: string): string[] {
-  const v = outputs[key];
-  if (!Array.isArray(v)) throw new Error(`stack output ${key} is missing or not a list`);
-  return v.map(String);
-}
-
-/** Runs a read-only command on a node as the deploy user, with the pinned host key. */
-async function onNode(access: Access, address: string, command: string): Promise<string> {
-  const { stdout } = await promisify(execFile)(
-    "ssh",
-    [
-      "-o",
-      "BatchMode=yes",
-      "-o",
-      "StrictHostKeyChecking=yes",
-      "-o",
-      `UserKnownHostsFile=${access.knownHostsFile}`,
-      "-o",
-      "ConnectTimeout=10",
-      "-i",
-      access.privateKeyPath,
-      `${access.user}@${address}`,
-      command,
-    ],
-    { timeout: 30_000 },
-  );
-  return stdout.trim();
-}
-
-/** The value of `metric` with `labels` in a Prometheus text page, or undefined. */
-function metricValue(page: string, metric: string, labels: Readonly<Record<string, string>>) {
-  for (const line of page.split("\n")) {
-    if (!line.startsWith(`${metric}{`)) continue;
-    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`)))
-      return Number(line.slice(line.lastIndexOf(" ") + 1));
-  }
-  return undefined;
 }
 
 const TMPFS_UNITS: Readonly<Record<string, number>> = { k: 1024, m: 1024 ** 2, g: 1024 ** 3 };

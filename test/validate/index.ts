@@ -4,16 +4,17 @@
  *
  *   npm run validate -- --stack lab [--only model-cache]
  *
- * Each part of the tier is a module (runner.ts: ValidationModule); add edge, VIP and
- * hardening checks by adding their modules to MODULES.
+ * Each part of the tier is a module (runner.ts: ValidationModule); add the VIP's checks by
+ * adding its module to MODULES.
  */
 import { parseArgs } from "node:util";
+import { edgeModule } from "./edge";
 import { hardeningModule } from "./hardening";
 import { modelCacheModule } from "./modelCache";
 import { ValidationModule, runModules, summary } from "./runner";
 import { readStackOutputs } from "./stackOutputs";
 
-const MODULES: readonly ValidationModule[] = [hardeningModule, modelCacheModule];
+const MODULES: readonly ValidationModule[] = [hardeningModule, modelCacheModule, edgeModule];
 
 async function main(): Promise<number> {
   const { values } = parseArgs({

@@ -44,12 +44,12 @@ export const DENIED_COMMANDS: readonly (readonly string[])[] = [
   ["SET", "not-okome:validate", "1"],
 ];
 
-interface Node {
+export interface Node {
   readonly host: string;
   readonly port: number;
 }
 
-function client(node: Node, user?: string, password?: string): Redis {
+export function client(node: Node, user?: string, password?: string): Redis {
   const redis = new Redis({
     host: node.host,
     port: node.port,

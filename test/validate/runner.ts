@@ -32,6 +32,22 @@ export function stringOutput(outputs: StackOutputs, key: string): string {
   return v;
 }
 
+/** Reads an object output with at least `fields`, or throws naming what is missing. */
+export function objectOutput<T>(outputs: StackOutputs, key: string, fields: readonly string[]): T {
+  const v = outputs[key] as Record<string, unknown> | undefined;
+  const missing = fields.filter((f) => v?.[f] === undefined);
+  if (typeof v !== "object" || v === null || missing.length > 0)
+    throw new Error(`stack output ${key} is missing${v ? ` ${missing.join(", ")}` : ""}`);
+  return v as T;
+}
+
+/** Reads a list output, or throws naming it. */
+export function listOutput(outputs: StackOutputs, key: string): string[] {
+  const v = outputs[key];
+  if (!Array.isArray(v)) throw new Error(`stack output ${key} is missing or not a list`);
+  return v.map(String);
+}
+
 /** Reads an integer output, or throws naming it. */
 export function integerOutput(outputs: StackOutputs, key: string): number {
   const v = outputs[key];

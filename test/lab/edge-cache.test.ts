@@ -1,0 +1,316 @@
+/**
+ * EdgeCacheNode end to end (issue 11): the real `pulumi` binary deploys this project on a
+ * throw-away stack (temp backend, lab settings) to both lab hosts: the edge on okome-edge and the
+ * standby edge on okome-model. Clients are this machine (10.86.0.1, in the stack's
+ * rateLimitExempt) and lab netns clients that are not exempt. The mock orchestrator counts the
+ * requests that reach it and is told to fail. Needs `npm run lab:up`; without the lab every test
+ * fails, none is skipped.
+ */
+import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
+import Redis from "ioredis";
+import { LabHost, onHost, requireLabHost } from "../support/lab";
+import { LabClientNetns } from "../support/netns";
+import { PulumiStack, REPO, RunResult } from "../support/pulumiStack";
+
+const MOCK = "http://10.86.0.25:8000";
+/**
+ * The lab bridge is one /24, so this stack narrows its LAN to the lower half: the client at .200
+ * stands for a machine outside the LAN, on a network the edge still routes to.
+ */
+const LAN_CIDR = "10.86.0.0/25";
+const OUTSIDER_ADDRESS = "10.86.0.200";
+/** A LAN client that is not rate-limit exempt. */
+const CLIENT_ADDRESS = "10.86.0.62";
+const HEALTH_STATE = "/etc/nginx/okome/health_state.conf";
+
+interface Answer {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: string;
+  readonly ms: number;
+}
+
+async function get(url: string, headers: Record<string, string> = {}): Promise<Answer> {
+  const started = performance.now();
+  const res = await fetch(url, { headers, signal: AbortSignal.timeout(20_000) });
+  const body = await res.text();
+  return { status: res.status, headers: res.headers, body, ms: performance.now() - started };
+}
+
+const mock = async (path: string, body?: unknown) =>
+  (
+    await fetch(`${MOCK}${path}`, {
+      method: body === undefined ? "GET" : "POST",
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(5000),
+    })
+  ).json() as Promise<{ requests: Record<string, number>; requestIds: string[]; computes: number }>;
+const upstreamCount = async (path: string) => (await mock("/__mock/stats")).requests[path] ?? 0;
+const unique = (prefix: string) => `${prefix}-${process.pid}-${Date.now()}`;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe("EdgeCacheNode on the lab (real pulumi)", function () {
+  this.timeout(900_000);
+  let edge: LabHost;
+  let model: LabHost;
+  let stack: PulumiStack;
+  let client: LabClientNetns;
+  const url = (host: LabHost, p: string) => `http://${host.address}${p}`;
+
+  const ok = (r: RunResult) => assert.equal(r.code, 0, r.output);
+  const sh = (host: LabHost, command: string) => onHost(host, command).trim();
+  /** The host's clock, seconds: flip times are measured on the host that flips. */
+  const hostNow = (host: LabHost) => Number(sh(host, "date +%s.%N"));
+  const healthState = (host: LabHost) =>
+    /okome_maintenance;/.test(sh(host, `cat ${HEALTH_STATE}`)) ? "DOWN" : "UP";
+  /** Waits for the health state to become `state` on both edges; returns when each file changed. */
+  const waitForState = async (state: "UP" | "DOWN") => {
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      if (healthState(edge) === state && healthState(model) === state)
+        return [edge, model].map((host) => Number(sh(host, `date -r ${HEALTH_STATE} +%s.%N`)));
+      await sleep(250);
+    }
+    throw new Error(`the edges did not turn ${state} within 30 s`);
+  };
+  const reloadsSince = (host: LabHost, since: number) =>
+    Number(
+      sh(
+        host,
+        `sudo -n journalctl -u nginx --since @${Math.floor(since)} -o cat --no-pager | grep -c '^Reloaded' || true`,
+      ),
+    );
+  /** `curl` in a lab netns client: one line `<status> <retry-after>` per URL, over one connection. */
+  const curlFrom = (netns: LabClientNetns, urls: string[]) => {
+    const argv = netns.wrap([
+      "curl",
+      "-s",
+      "-o",
+      "/dev/null",
+      "-w",
+      "%{http_code} %header{retry-after}\\n",
+      ...urls,
+    ]);
+    const r = spawnSync(argv[0], argv.slice(1), { encoding: "utf8", timeout: 60_000 });
+    return r.stdout.trim().split("\n");
+  };
+
+  before(async () => {
+    edge = await requireLabHost("okome-edge");
+    model = await requireLabHost("okome-model");
+    await mock("/__mock/control", { mode: "ok" });
+    stack = await PulumiStack.create({
+      prefix: "edge",
+      passphrase: "okome-edge-cache-lab-test",
+      settingsFrom: path.join(REPO, "Pulumi.lab.yaml"),
+    });
+    ok(await stack.run(["config", "set", "lanCidr", LAN_CIDR]));
+    client = new LabClientNetns("okome-edge", CLIENT_ADDRESS);
+  });
+  after(async () => {
+    client?.remove();
+    await mock("/__mock/control", { mode: "ok" }).catch(() => undefined);
+    if (!stack) return;
+    const d = await stack.dispose();
+    assert.equal(d.code, 0, `destroy failed:\n${d.output}`);
+  });
+
+  it("up deploys the edge and the standby edge", async () => {
+    ok(await stack.run(["up", "--yes", "--skip-preview"]));
+  });
+
+  it("keeps okome:health:<node> in the model cache with a TTL of at most 30 s", async () => {
+    const o = await stack.outputs();
+    const redis = new Redis({
+      host: String(o.modelCacheAddress),
+      port: Number(o.modelCachePort),
+      username: String(o.modelCacheUser),
+      password: String(o.modelCachePassword),
+      enableReadyCheck: false,
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
+    redis.on("error", () => undefined);
+    try {
+      await redis.connect();
+      for (const node of [edge.name, model.name]) {
+        const key = `okome:health:${node}`;
+        const ttl = await redis.pttl(key);
+        assert.ok(ttl > 0 && ttl <= 30_000, `${key}: PTTL ${ttl}`);
+        const value = JSON.parse((await redis.get(key)) ?? "{}") as Record<string, unknown>;
+        assert.equal(value.node, node);
+        assert.equal(value.upstream, "up");
+      }
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it("answers a second GET from the cache with all four headers; the request id reaches the orchestrator", async () => {
+    for (const host of [edge, model]) {
+      const asset = `/assets/${unique("hit")}.js`;
+      const id = unique("okome-edge-test");
+      const first = await get(url(host, asset), { "X-Request-ID": id });
+      assert.equal(first.headers.get("x-cache-status"), "MISS");
+      assert.equal(first.headers.get("x-request-id"), id);
+      assert.ok((await mock("/__mock/stats")).requestIds.includes(id), "the id arrived upstream");
+      const second = await get(url(host, asset));
+      assert.equal(second.status, 200);
+      assert.equal(second.body, first.body);
+      assert.equal(second.headers.get("x-cache-status"), "HIT");
+      assert.equal(second.headers.get("x-okome-node"), host.name);
+      assert.equal(second.headers.get("x-upstream"), "cache");
+      assert.match(second.headers.get("x-request-id") ?? "", /^[0-9a-f]{32}$/, "nginx's own id");
+      assert.equal(await upstreamCount(asset), 1);
+    }
+    const plan = await get(url(edge, "/api/plan?prompt=headers"));
+    assert.equal(plan.headers.get("x-okome-cache"), "MISS", "the orchestrator's header passes");
+    assert.match(plan.headers.get("x-okome-cache-key") ?? "", /^okome:planner:/);
+    assert.equal(plan.headers.get("x-upstream"), "10.86.0.25:8000");
+  });
+
+  it("makes 1 upstream request for 100 concurrent misses on one URL (cache lock)", async () => {
+    // A slow orchestrator: every miss is still in flight when the others arrive.
+    await mock("/__mock/control", { mode: "slow", delayMs: 1500 });
+    try {
+      const asset = `/assets/${unique("lock")}.js`;
+      const answers = await Promise.all(Array.from({ length: 100 }, () => get(url(edge, asset))));
+      assert.deepEqual(
+        [...new Set(answers.map((a) => a.status))],
+        [200],
+        "every client got the asset",
+      );
+      assert.equal(await upstreamCount(asset), 1);
+    } finally {
+      await mock("/__mock/control", { mode: "ok" });
+    }
+  });
+
+  it("never caches a response that sets a cookie, a request with Authorization, or a POST", async () => {
+    for (let i = 0; i < 2; i++) {
+      const session = await get(url(edge, "/session"));
+      assert.match(session.headers.get("set-cookie") ?? "", /^okome_session=/);
+      assert.equal(session.headers.get("x-cache-status"), "MISS");
+    }
+    const asset = `/assets/${unique("private")}.js`;
+    for (let i = 0; i < 2; i++) {
+      const r = await get(url(edge, asset), { Authorization: "Bearer okome-test" });
+      assert.equal(r.headers.get("x-cache-status"), "BYPASS");
+    }
+    assert.equal(await upstreamCount(asset), 2);
+    const before = (await mock("/__mock/stats")).computes;
+    for (let i = 0; i < 2; i++) {
+      const r = await fetch(url(edge, "/api/plan"), {
+        method: "POST",
+        body: JSON.stringify({ prompt: "same" }),
+        headers: { "Content-Type": "application/json" },
+      });
+      assert.equal(r.status, 200);
+    }
+    assert.equal((await mock("/__mock/stats")).computes - before, 2);
+  });
+
+  it("while the orchestrator is down: stale for cached pages, an immediate maintenance page for the rest; the state flips within 10 s each way, one reload per flip", async () => {
+    const stale = `/ui-schema/${unique("stale")}.json?maxAge=1`;
+    for (const host of [edge, model]) await get(url(host, stale));
+    await sleep(1500);
+
+    const failedAt = hostNow(edge);
+    await mock("/__mock/control", { mode: "fail" });
+    try {
+      const downAt = await waitForState("DOWN");
+      for (const flip of downAt)
+        assert.ok(flip - failedAt <= 10, `DOWN after ${(flip - failedAt).toFixed(1)} s`);
+      for (const host of [edge, model]) {
+        const cached = await get(url(host, stale));
+        assert.equal(cached.status, 200, host.name);
+        assert.equal(cached.headers.get("x-cache-status"), "STALE", host.name);
+        const uncached = await get(url(host, `/assets/${unique("uncached")}.js`));
+        assert.equal(uncached.status, 503, host.name);
+        assert.ok(uncached.ms < 1000, `${host.name}: the maintenance page took ${uncached.ms} ms`);
+        assert.equal(uncached.headers.get("retry-after"), "30");
+        assert.equal(uncached.headers.get("x-upstream"), "maintenance");
+        assert.match(uncached.body, /OKOME is under maintenance/);
+      }
+      // Stays DOWN without another reload while the orchestrator stays down.
+      await sleep(6000);
+      for (const host of [edge, model]) assert.equal(reloadsSince(host, failedAt), 1, host.name);
+    } finally {
+      await mock("/__mock/control", { mode: "ok" });
+    }
+    const recoveredAt = hostNow(edge);
+    const upAt = await waitForState("UP");
+    for (const flip of upAt)
+      assert.ok(flip - recoveredAt <= 10, `UP after ${(flip - recoveredAt).toFixed(1)} s`);
+    for (const host of [edge, model]) assert.equal(reloadsSince(host, failedAt), 2, host.name);
+    const fresh = await get(url(edge, `/assets/${unique("after")}.js`));
+    assert.equal(fresh.status, 200);
+  });
+
+  it("answers 429 with Retry-After above 20 r/s on the UI and 5 r/s on the API, per client", async () => {
+    const ui = curlFrom(client, Array(60).fill(url(edge, "/version")));
+    const uiOk = ui.filter((line) => line.startsWith("200")).length;
+    assert.ok(uiOk >= 41 && uiOk <= 45, `UI: ${uiOk} of 60 passed (burst 40 + 20 r/s)`);
+    assert.ok(ui.includes("429 1"), ui.join(", "));
+    const api = curlFrom(client, Array(30).fill(url(edge, "/api/models")));
+    const apiOk = api.filter((line) => line.startsWith("200")).length;
+    assert.ok(apiOk >= 11 && apiOk <= 13, `API: ${apiOk} of 30 passed (burst 10 + 5 r/s)`);
+    assert.ok(api.includes("429 1"), api.join(", "));
+    // This machine is exempt (rateLimitExempt): the same burst passes.
+    const exempt = await Promise.all(Array.from({ length: 60 }, () => get(url(edge, "/version"))));
+    assert.deepEqual([...new Set(exempt.map((a) => a.status))], [200]);
+  });
+
+  it("opens the status page to the LAN and refuses a client outside it", async () => {
+    const inside = await get(`http://${edge.address}:8080/stub_status`);
+    assert.equal(inside.status, 200);
+    assert.match(inside.body, /^Active connections: \d+/);
+    const outsider = new LabClientNetns("okome-edge-out", OUTSIDER_ADDRESS);
+    try {
+      const [line] = curlFrom(outsider, [`http://${edge.address}:8080/stub_status`]);
+      assert.equal(line.split(" ")[0], "403");
+      // The outsider still gets the edge itself: only the status page is LAN-only.
+      const [page] = curlFrom(outsider, [url(edge, "/version")]);
+      assert.equal(page.split(" ")[0], "200");
+    } finally {
+      outsider.remove();
+    }
+  });
+
+  it("refuses an orchestrator nginx cannot resolve, and changes nothing on either edge", async () => {
+    const files = `${HEALTH_STATE} /etc/nginx/okome/upstreams.conf /etc/okome/edge-health.env`;
+    const before = [edge, model].map((host) => sh(host, `sudo -n sha256sum ${files}`));
+    ok(await stack.run(["config", "set", "orchestrator", "okome-orchestrator.invalid:8000"]));
+    try {
+      const r = await stack.run(["up", "--yes", "--skip-preview"]);
+      assert.notEqual(r.code, 0, r.output);
+      assert.match(r.output, /host not found in upstream "okome-orchestrator\.invalid:8000"/);
+      assert.match(r.output, /The previous config was restored/);
+      assert.deepEqual(
+        [edge, model].map((host) => sh(host, `sudo -n sha256sum ${files}`)),
+        before,
+      );
+      assert.equal((await get(url(edge, "/version"))).status, 200);
+    } finally {
+      ok(await stack.run(["config", "set", "orchestrator", "10.86.0.25:8000"]));
+    }
+    ok(await stack.run(["up", "--yes", "--skip-preview", "--expect-no-changes"]));
+  });
+
+  it("validates with the validation suite's edge checks", async () => {
+    const r = await stack.exec([
+      "npx",
+      "tsx",
+      "test/validate/index.ts",
+      "--stack",
+      stack.name,
+      "--only",
+      "edge",
+    ]);
+    assert.equal(r.code, 0, r.output);
+    assert.match(r.output, /^20 passed, 0 failed$/m);
+  });
+});
