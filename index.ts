@@ -68,7 +68,8 @@ const edge = (name: string, host: HostSpec, os: HardenedPi) =>
     host,
     connection: connection(host),
     healthLogin: modelCache.healthLogin,
-    after: os.ready,
+    // The probes log in to the model cache: its users first.
+    after: [...os.ready, ...modelCache.ready],
   });
 const edgeCache = edge("edge-cache", stack.edge, edgeOs);
 const standbyEdge = edge("standby-edge", stack.model, modelOs);

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { assertNoIssues } from "../common/issues";
 import { configSetsByRole } from "./kit";
+import type { ConfigSet } from "../providers";
 import {
   MaxmemoryPolicy,
   ModelCacheNodeArgs,
@@ -62,12 +63,15 @@ export class ModelCacheNode extends pulumi.ComponentResource implements ModelCac
   readonly exporter: pulumi.Output<boolean>;
   readonly exporterUrl: pulumi.Output<string | undefined>;
   readonly healthLogin: RedisLogin<pulumi.Output<string>>;
+  /** The config sets: what a client on the tier waits for, so the users it logs in as exist. */
+  readonly ready: pulumi.Resource[];
 
   constructor(name: string, args: ModelCacheNodeArgs, opts?: pulumi.ComponentResourceOptions) {
     // Every issue at once, before anything (this component included) is registered.
     assertNoIssues(`ModelCacheNode ${name}`, validateModelCacheArgs(args));
     super("okome:infra:ModelCacheNode", name, {}, opts);
-    const outputs = createModelCacheNode(this, name, args);
+    const { outputs, ready } = createModelCacheNode(this, name, args);
+    this.ready = ready;
     this.address = outputs.address;
     this.port = outputs.port;
     this.username = outputs.username;
@@ -84,12 +88,12 @@ export class ModelCacheNode extends pulumi.ComponentResource implements ModelCac
   }
 }
 
-/** Registers the node's children under `component` (validated args) and returns its outputs. */
+/** Registers the node's children under `component` (validated args): its outputs and its sets. */
 export function createModelCacheNode(
   component: pulumi.Resource,
   name: string,
   args: ModelCacheNodeArgs,
-): ModelCacheNodeOutputs {
+): { outputs: ModelCacheNodeOutputs; ready: pulumi.Resource[] } {
   const resolved = resolveModelCacheArgs(args);
   const passwords: Record<string, pulumi.Output<string>> = {};
   for (const user of passwordUsers(resolved.users)) {
@@ -110,7 +114,7 @@ export function createModelCacheNode(
       ),
   );
   const commands = modelCacheCommands(args);
-  configSetsByRole<ModelCacheRole>(
+  const sets = configSetsByRole<ModelCacheRole>(
     name,
     {
       connection: args.connection,
@@ -154,7 +158,7 @@ export function createModelCacheNode(
   );
 
   const appUsers = resolved.users.map((user) => user.name);
-  return {
+  const outputs: ModelCacheNodeOutputs = {
     address: pulumi.output(resolved.host.address),
     port: pulumi.output(resolved.port),
     username: pulumi.output(appUsers[0]),
@@ -179,4 +183,5 @@ export function createModelCacheNode(
       password: pulumi.secret(passwords[RESERVED_USERS.health]),
     },
   };
+  return { outputs, ready: Object.values<ConfigSet>(sets) };
 }

@@ -21,8 +21,9 @@ const MOCK = "http://10.86.0.25:8000";
  */
 const LAN_CIDR = "10.86.0.0/25";
 const OUTSIDER_ADDRESS = "10.86.0.200";
-/** A LAN client that is not rate-limit exempt. */
+/** LAN clients that are not rate-limit exempt. */
 const CLIENT_ADDRESS = "10.86.0.62";
+const BUSY_CLIENT_ADDRESS = "10.86.0.63";
 const HEALTH_STATE = "/etc/nginx/okome/health_state.conf";
 
 interface Answer {
@@ -262,6 +263,32 @@ describe("EdgeCacheNode on the lab (real pulumi)", function () {
     // This machine is exempt (rateLimitExempt): the same burst passes.
     const exempt = await Promise.all(Array.from({ length: 60 }, () => get(url(edge, "/version"))));
     assert.deepEqual([...new Set(exempt.map((a) => a.status))], [200]);
+  });
+
+  it("refuses a client's connections above 32 at once with 429", async () => {
+    // A slow orchestrator keeps 40 misses open at once: within the UI burst, over the connections.
+    // A client of its own: the rate-limit test left the first one's burst spent.
+    const busy = new LabClientNetns("okome-edge-conn", BUSY_CLIENT_ADDRESS);
+    await mock("/__mock/control", { mode: "slow", delayMs: 1500 });
+    try {
+      const prefix = url(edge, `/assets/${unique("conn")}`);
+      const argv = busy.wrap([
+        "sh",
+        "-c",
+        `seq 40 | xargs -P 40 -I{} curl -s -o /dev/null -w '%{http_code}\\n' ${prefix}-{}.js`,
+      ]);
+      const r = spawnSync(argv[0], argv.slice(1), { encoding: "utf8", timeout: 60_000 });
+      const codes = r.stdout.trim().split("\n");
+      assert.equal(codes.filter((c) => c === "200").length, 32, codes.join(" "));
+      assert.equal(codes.filter((c) => c === "429").length, 8, codes.join(" "));
+      assert.match(
+        sh(edge, "sudo -n tail -n 50 /var/log/nginx/error.log"),
+        /limiting connections by zone "okome_conn"/,
+      );
+    } finally {
+      busy.remove();
+      await mock("/__mock/control", { mode: "ok" });
+    }
   });
 
   it("opens the status page to the LAN and refuses a client outside it", async () => {

@@ -199,7 +199,13 @@ describe("ModelCacheNode on the lab's okome-model (real pulumi)", function () {
   it("a port change is applied live too: the keys answer on the new port", async () => {
     const before = await runId();
     ok(await stack.run(["config", "set", "okome-cache:redisPort", "6380"]));
-    assert.deepEqual(await planned(), ["update model-cache-config", "update model-cache-exporter"]);
+    // The edges' health probes write their key to the new port too.
+    assert.deepEqual(await planned(), [
+      "update edge-cache-health",
+      "update model-cache-config",
+      "update model-cache-exporter",
+      "update standby-edge-health",
+    ]);
     ok(await stack.run(["up", "--yes", "--skip-preview"]));
     assert.equal(await runId(), before, "Redis was not restarted");
     const moved = await connectApp();

@@ -127,12 +127,19 @@ export const edgeModule: ValidationModule = {
         if (metricValue(page, "nginx_up") !== 1)
           throw new Error(`${edge.exporterUrl} has no nginx_up 1`);
       });
-      await check(`${node}: the probe's metrics agree with the health state`, async () => {
-        const page = await (await get(nodeExporterUrl(outputs, node))).text();
-        const up = metricValue(page, "okome_health_upstream_up", { node });
-        if (up !== (state === "UP" ? 1 : 0))
-          throw new Error(`okome_health_upstream_up is ${up}, the state file says ${state}`);
-      });
+      await check(
+        `${node}: the node exporter has the probe's and the hit ratio's metrics`,
+        async () => {
+          const page = await (await get(nodeExporterUrl(outputs, node))).text();
+          const up = metricValue(page, "okome_health_upstream_up", { node });
+          if (up !== (state === "UP" ? 1 : 0))
+            throw new Error(`okome_health_upstream_up is ${up}, the state file says ${state}`);
+          if (metricValue(page, "okome_edge_hit_ratio_window_seconds", { node }) === undefined)
+            throw new Error(
+              "no okome_edge_hit_ratio_window_seconds: okome-hit-ratio.timer has not run",
+            );
+        },
+      );
       const redisKey = edge.healthProbe.redisKey;
       if (redisKey !== undefined)
         await check(
