@@ -17,10 +17,11 @@ const within = (seconds: number, condition: string) =>
 /** The host commands of the edge's config sets (run as root by the ConfigSet transaction). */
 export function edgeCacheCommands(spec: EdgeCacheSpec) {
   const r = resolveEdgeCacheArgs(spec);
-  const { nginx, exporter } = EDGE_PACKAGE_UNITS;
+  const { exporter } = EDGE_PACKAGE_UNITS;
   const timers = [EDGE_UNITS.healthProbe, EDGE_UNITS.hitRatio].map((unit) => `${unit}.timer`);
   const probeTimer = `${EDGE_CACHE_PATHS.systemdDir}/${timers[0]}`;
   const metrics = `http://${r.host.address}:${r.exporterPort}/metrics`;
+  const healthUrl = `http://127.0.0.1:${r.listenPort}${EDGE_HEALTH_LOCATION}`;
   return {
     // The probe reads its settings at every run: nothing to restart.
     scripts: { activate: "true" },
@@ -32,12 +33,14 @@ export function edgeCacheCommands(spec: EdgeCacheSpec) {
         `install -d -m 0755 ${path.posix.dirname(EDGE_CACHE_PATHS.cacheDir)} && ` +
         `OKOME_HEALTH_ENV=/dev/null OKOME_STATE_FILE=${EDGE_CACHE_PATHS.healthState} ${EDGE_SCRIPTS.healthProbe} --init && ` +
         `nginx -t -q`,
-      activate: `systemctl enable --quiet ${nginx} && systemctl reload-or-restart ${nginx}`,
-      // The answer names this node: the new config serves, not Debian's default site.
-      verify: within(
-        15,
-        `curl -fsS -D - -o /dev/null http://127.0.0.1:${r.listenPort}${EDGE_HEALTH_LOCATION} | grep -qi "^x-okome-node: ${r.host.name}[[:space:]]"`,
-      ),
+      activate: `${EDGE_SCRIPTS.nginxReload} ${healthUrl} ${r.host.name} ${EDGE_CACHE_PATHS.edgeServer} ${EDGE_CACHE_PATHS.errorLog}`,
+      // The answer names this node: the new config serves, not Debian's default site. When it
+      // does not, nginx's own words say why.
+      verify:
+        within(
+          15,
+          `curl -fsS -D - -o /dev/null ${healthUrl} | grep -qi "^x-okome-node: ${r.host.name}[[:space:]]"`,
+        ) + ` || { tail -n 3 ${EDGE_CACHE_PATHS.errorLog} >&2; exit 1; }`,
     },
     health: {
       // On removal the unit files are gone: the timers are stopped instead.

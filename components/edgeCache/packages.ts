@@ -3,7 +3,7 @@ import { EDGE_PACKAGE_UNITS } from "./commands";
 /** The Debian packages an edge needs (HardenedPi checks them on the host before anything runs). */
 export function edgeCachePackages(): string[] {
   return [
-    "nginx",
+    EDGE_PACKAGE_UNITS.nginx,
     EDGE_PACKAGE_UNITS.exporter,
     // okome-health-probe: curl probes the orchestrator, redis-cli writes the health key
     "curl",

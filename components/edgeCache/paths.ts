@@ -6,6 +6,8 @@ export const EDGE_CACHE_PATHS = {
   nginxConf: "/etc/nginx/nginx.conf",
   /** okome's nginx files; each included by name, so none is read by accident. */
   nginxDir: "/etc/nginx/okome",
+  /** okome's server: present exactly while the nginx set is installed. */
+  edgeServer: "/etc/nginx/okome/edge.conf",
   /** Written by okome-health-probe on a state change only; not managed by the config set. */
   healthState: "/etc/nginx/okome/health_state.conf",
   cacheDir: "/var/cache/nginx/okome",
@@ -33,6 +35,7 @@ export const EDGE_SCRIPTS = {
   healthProbe: "/usr/local/sbin/okome-health-probe",
   hitRatio: "/usr/local/sbin/okome-hit-ratio",
   verify: "/usr/local/sbin/okome-verify",
+  nginxReload: "/usr/local/sbin/okome-nginx-reload",
 } as const;
 
 /** systemd units the edge installs. */

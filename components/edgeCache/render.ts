@@ -73,6 +73,7 @@ export function renderEdgeCache(
       script(EDGE_SCRIPTS.healthProbe, "okome-health-probe.sh"),
       script(EDGE_SCRIPTS.hitRatio, "calculate-hit-ratio.sh"),
       script(EDGE_SCRIPTS.verify, "verify.sh"),
+      script(EDGE_SCRIPTS.nginxReload, "okome-nginx-reload.sh"),
       {
         path: EDGE_CACHE_PATHS.verifyEnv,
         content: renderTemplate("edge/edge-verify.env.mustache", v),
