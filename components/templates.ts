@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import Mustache from "mustache";
+import type { ManagedFile } from "../providers";
 
 /** The repository's assets/ directory (templates and host scripts). */
 export const ASSETS_DIR = path.join(__dirname, "..", "assets");
@@ -17,4 +18,9 @@ export function renderTemplate(relPath: string, view: object): string {
 /** The content of a host script, `assets/scripts/<name>`. */
 export function readScript(name: string): string {
   return fs.readFileSync(path.join(ASSETS_DIR, "scripts", name), "utf8");
+}
+
+/** A host script as a managed file: `assets/scripts/<asset>` installed at `path`, executable. */
+export function hostScript(path: string, asset: string): ManagedFile {
+  return { path, content: readScript(asset), mode: "0755" };
 }

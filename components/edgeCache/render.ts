@@ -1,6 +1,6 @@
 import type { ManagedFile } from "../../providers";
 import type { RedisLogin } from "../modelCache";
-import { readScript, renderTemplate } from "../templates";
+import { hostScript, renderTemplate } from "../templates";
 import { EdgeCacheSpec, ResolvedEdgeCacheArgs, resolveEdgeCacheArgs } from "./args";
 import { EDGE_CACHE_PATHS, EDGE_HEALTH_LOCATION, EDGE_SCRIPTS, EDGE_UNITS } from "./paths";
 
@@ -52,12 +52,6 @@ const unitFile = (unit: string, v: object): ManagedFile => ({
   mode: "0644",
 });
 
-const script = (path: string, asset: string): ManagedFile => ({
-  path,
-  content: readScript(asset),
-  mode: "0755",
-});
-
 /**
  * Every non-secret file of the edge. Pure: the unit tests' golden files come from here, and so
  * does what the component installs. `login` is the health user's, without its password.
@@ -70,10 +64,10 @@ export function renderEdgeCache(
   const v = view(r);
   return {
     scripts: [
-      script(EDGE_SCRIPTS.healthProbe, "okome-health-probe.sh"),
-      script(EDGE_SCRIPTS.hitRatio, "calculate-hit-ratio.sh"),
-      script(EDGE_SCRIPTS.verify, "verify.sh"),
-      script(EDGE_SCRIPTS.nginxReload, "okome-nginx-reload.sh"),
+      hostScript(EDGE_SCRIPTS.healthProbe, "okome-health-probe.sh"),
+      hostScript(EDGE_SCRIPTS.hitRatio, "calculate-hit-ratio.sh"),
+      hostScript(EDGE_SCRIPTS.verify, "verify.sh"),
+      hostScript(EDGE_SCRIPTS.nginxReload, "okome-nginx-reload.sh"),
       {
         path: EDGE_CACHE_PATHS.verifyEnv,
         content: renderTemplate("edge/edge-verify.env.mustache", v),

@@ -1,6 +1,6 @@
 import type { ManagedFile } from "../../providers";
 import { HOST_SCRIPTS, OS } from "../platform";
-import { readScript, renderTemplate } from "../templates";
+import { hostScript, renderTemplate } from "../templates";
 import { HARDENED_PI_DEFAULTS, HardenedPiSpec, resolveHardenedPiArgs } from "./args";
 import { HARDENED_PI_PATHS } from "./paths";
 
@@ -52,12 +52,6 @@ export function sysctlSettings(spec: HardenedPiSpec): { name: string; value: str
   return order.map((name) => ({ name, value: settings[name] }));
 }
 
-const script = (path: string, asset: string): ManagedFile => ({
-  path,
-  content: readScript(asset),
-  mode: "0755",
-});
-
 /** Renders every file of the baseline (pure: same spec, same files). */
 export function renderHardenedPi(spec: HardenedPiSpec): HardenedPiFiles {
   const r = resolveHardenedPiArgs(spec);
@@ -65,10 +59,10 @@ export function renderHardenedPi(spec: HardenedPiSpec): HardenedPiFiles {
   const logTmpfs = r.tmpfs.find((mount) => mount.path === "/var/log");
   return {
     scripts: [
-      script(HOST_SCRIPTS.sysctlApply, "okome-sysctl-apply.sh"),
-      script(HOST_SCRIPTS.fstabApply, "okome-fstab-apply.sh"),
-      script(HOST_SCRIPTS.pruneServices, "okome-prune-services.sh"),
-      script(HOST_SCRIPTS.hostReport, "okome-host-report.sh"),
+      hostScript(HOST_SCRIPTS.sysctlApply, "okome-sysctl-apply.sh"),
+      hostScript(HOST_SCRIPTS.fstabApply, "okome-fstab-apply.sh"),
+      hostScript(HOST_SCRIPTS.pruneServices, "okome-prune-services.sh"),
+      hostScript(HOST_SCRIPTS.hostReport, "okome-host-report.sh"),
     ],
     storage: [
       {

@@ -6,7 +6,7 @@ import {
   REDIS_EXPORTER,
   REDIS_RESTART_ONLY,
 } from "../platform";
-import { readScript, renderTemplate } from "../templates";
+import { hostScript, renderTemplate } from "../templates";
 import { ModelCacheSpec, ResolvedModelCacheArgs, resolveModelCacheArgs } from "./args";
 import { MODEL_CACHE_MODES, MODEL_CACHE_PATHS } from "./paths";
 import {
@@ -165,11 +165,6 @@ function renderExporterDefaults(resolved: ResolvedModelCacheArgs): string {
 export function renderModelCache(spec: ModelCacheSpec, hashes: PasswordHashes): ModelCacheFiles {
   const resolved = resolveModelCacheArgs(spec);
   const redisConf = renderRedisConf(resolved);
-  const script = (path: string, asset: string): ManagedFile => ({
-    path,
-    content: readScript(asset),
-    mode: "0755",
-  });
   // Root writes them, Redis only reads them (no CONFIG REWRITE, no ACL SAVE).
   const redisReadable = {
     mode: MODEL_CACHE_MODES.redisConfig,
@@ -179,10 +174,10 @@ export function renderModelCache(spec: ModelCacheSpec, hashes: PasswordHashes): 
   return {
     scripts: [
       { path: MODEL_CACHE_PATHS.scriptsEnv, content: renderRedisEnv(), mode: "0644" },
-      script(HOST_SCRIPTS.redisServerCandidate, "okome-redis-server-candidate.sh"),
-      script(HOST_SCRIPTS.redisApply, "okome-redis-apply.sh"),
-      script(HOST_SCRIPTS.redisRestart, "okome-redis-restart.sh"),
-      script(HOST_SCRIPTS.redisOwnership, "okome-redis-ownership.sh"),
+      hostScript(HOST_SCRIPTS.redisServerCandidate, "okome-redis-server-candidate.sh"),
+      hostScript(HOST_SCRIPTS.redisApply, "okome-redis-apply.sh"),
+      hostScript(HOST_SCRIPTS.redisRestart, "okome-redis-restart.sh"),
+      hostScript(HOST_SCRIPTS.redisOwnership, "okome-redis-ownership.sh"),
     ],
     config: [
       { path: REDIS.configFile, content: redisConf, ...redisReadable },

@@ -1,5 +1,5 @@
 import { MODEL_CACHE_OUTPUTS, client } from "./modelCache";
-import { Access, metricValue, onNode } from "./nodes";
+import { accessOutput, metricValue, onNode } from "./nodes";
 import { HARDENING_OUTPUTS } from "./hardening";
 import {
   StackOutputs,
@@ -50,11 +50,7 @@ function nodeExporterUrl(outputs: StackOutputs, node: string): string {
 export const edgeModule: ValidationModule = {
   name: "edge",
   async run(outputs, check) {
-    const access = objectOutput<Access>(outputs, EDGE_OUTPUTS.access, [
-      "user",
-      "privateKeyPath",
-      "knownHostsFile",
-    ]);
+    const access = accessOutput(outputs, EDGE_OUTPUTS.access);
     for (const key of EDGE_OUTPUTS.nodes) {
       const edge = objectOutput<Edge>(outputs, key, [
         "node",

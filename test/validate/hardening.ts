@@ -1,4 +1,4 @@
-import { Access, metricValue, onNode } from "./nodes";
+import { accessOutput, metricValue, onNode } from "./nodes";
 import { ValidationModule, listOutput, objectOutput, stringOutput } from "./runner";
 
 /** The stack outputs this module reads (index.ts exports them). */
@@ -30,11 +30,7 @@ const TMPFS_UNITS: Readonly<Record<string, number>> = { k: 1024, m: 1024 ** 2, g
 export const hardeningModule: ValidationModule = {
   name: "hardening",
   async run(outputs, check) {
-    const access = objectOutput<Access>(outputs, HARDENING_OUTPUTS.access, [
-      "user",
-      "privateKeyPath",
-      "knownHostsFile",
-    ]);
+    const access = accessOutput(outputs, HARDENING_OUTPUTS.access);
     const pending = listOutput(outputs, HARDENING_OUTPUTS.pendingReboots);
     const skipped = listOutput(outputs, HARDENING_OUTPUTS.skippedSettings);
     for (const [node, key] of Object.entries(HARDENING_OUTPUTS.nodes)) {

@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
+import { StackOutputs, objectOutput } from "./runner";
 
 /** How the suite logs in to the nodes, read-only (the stack's `deployAccess` output). */
 export interface Access {
@@ -7,6 +8,10 @@ export interface Access {
   readonly privateKeyPath: string;
   readonly knownHostsFile: string;
 }
+
+/** The `deployAccess` output at `key`, or an error naming what is missing. */
+export const accessOutput = (outputs: StackOutputs, key: string) =>
+  objectOutput<Access>(outputs, key, ["user", "privateKeyPath", "knownHostsFile"]);
 
 /** Runs a read-only command on a node as the deploy user, with the pinned host key. */
 export async function onNode(access: Access, address: string, command: string): Promise<string> {
