@@ -4,6 +4,7 @@
 # host's network namespace.
 #   driver-nspawn.sh start <host> <image dir>
 #   driver-nspawn.sh stop <host>
+#   driver-nspawn.sh heal <host>   (start again units that nspawn's cgroups failed)
 set -euo pipefail
 # shellcheck source=lab/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -61,9 +62,29 @@ stop() {
   rmdir "/run/systemd/nspawn/propagate/$host" 2>/dev/null || true
 }
 
+# A container's systemd on this machine's cgroup v1 hierarchy now and then fails to move a
+# unit's process into its cgroup (exit status 219/CGROUP). A unit lost that way at boot can
+# block logins (systemd-user-sessions leaves /run/nologin), so restart each such unit once;
+# a unit that failed on its own merits keeps its failure.
+heal() {
+  local host=$1 nspawn init unit status
+  recorded_pid_alive "$LAB_RUN/$host/nspawn.pid" || return 0
+  nspawn=$(recorded_pid "$LAB_RUN/$host/nspawn.pid")
+  init=$(ps -o pid= --ppid "$nspawn" | head -n1 | tr -d ' ')
+  [ -n "$init" ] || return 0
+  in_guest() { nsenter --target "$init" --mount --pid -- "$@"; }
+  while read -r unit; do
+    status=$(in_guest systemctl show --property=ExecMainStatus --value "$unit" 2>/dev/null) || continue
+    [ "$status" = 219 ] || continue
+    log "$host: $unit failed with 219/CGROUP (the container's cgroup setup), starting it again"
+    in_guest systemctl restart "$unit" || log "$host: $unit failed again; see 'systemctl status $unit' there"
+  done < <(in_guest systemctl list-units --failed --plain --no-legend 2>/dev/null | awk '{print $1}')
+}
+
 case "${1:-}" in
+  heal) heal "${2:?host}" ;;
   start) start "${2:?host}" "${3:?image dir}" ;;
   stop) stop "${2:?host}" ;;
   supervise) supervise "${2:?host}" "${3:?root}" ;;
-  *) die "usage: driver-nspawn.sh start <host> <image dir> | stop <host>" ;;
+  *) die "usage: driver-nspawn.sh start <host> <image dir> | stop <host> | heal <host>" ;;
 esac

@@ -104,6 +104,7 @@ while [ ${#pending[@]} -gt 0 ]; do
       die "$host: its host key is not the pinned one in $LAB_HOME/known_hosts: $err"
     else
       last_error[$host]=$(tail -n1 <<<"$err" | tr -d '\r')
+      [ "$driver" != nspawn ] || "$LAB_SRC/driver-nspawn.sh" heal "$host"
       still+=("$host")
     fi
   done

@@ -276,6 +276,34 @@ for (const driver of ["nspawn", "qemu"] as const) {
         checkHosts(driver);
         await checkMock();
       });
+
+      it("heal starts again a unit that exited 219/CGROUP and leaves other failures alone", function () {
+        const model = hosts["okome-model"];
+        const planted = ssh(
+          model,
+          [
+            "sudo systemd-run --quiet --unit=okome-heal-219 -p Type=oneshot -p RemainAfterExit=yes" +
+              " sh -c 'test -e /run/okome-healed || { touch /run/okome-healed; exit 219; }' || true",
+            "sudo systemd-run --quiet --unit=okome-heal-3 -p Type=oneshot sh -c 'exit 3' || true",
+            "systemctl is-failed okome-heal-219 okome-heal-3",
+          ].join("; "),
+        );
+        assert.equal(
+          planted.stdout.trim(),
+          "failed\nfailed",
+          `planted failures: ${output(planted)}`,
+        );
+        const heal = run(
+          "bash",
+          [path.join(repo, "lab/driver-nspawn.sh"), "heal", "okome-model"],
+          60_000,
+        );
+        assert.equal(heal.status, 0, output(heal));
+        assert.match(heal.stderr, /okome-model: okome-heal-219\.service failed with 219\/CGROUP/);
+        assert.doesNotMatch(heal.stderr, /okome-heal-3/);
+        const after = ssh(model, "systemctl is-active okome-heal-219 okome-heal-3 || true");
+        assert.equal(after.stdout.trim(), "active\nfailed", output(after));
+      });
     }
 
     it("down leaves no namespace, bridge, veth, tap, process or mount", function () {
