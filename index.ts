@@ -16,18 +16,20 @@ const modelCache = new ModelCacheNode("model-cache", {
   after: modelOs.ready,
 });
 // One edge config for both nodes; only the node (its name and address) differs.
-const edge = (name: string, host: HostSpec, os: HardenedPi) =>
+const edge = (name: string, host: HostSpec, os: HardenedPi, prewarmFrom?: string) =>
   new EdgeCacheNode(name, {
     ...program.edgeCache.args,
     host,
+    prewarmFrom,
     connection: connection(host),
     healthLogin: modelCache.healthLogin,
     // The probes log in to the model cache: its users first.
     after: [...os.ready, ...modelCache.ready],
   });
 const edgeCache = edge("edge-cache", stack.edge, edgeOs);
-// The model node also runs the standby edge, where the VIP goes when the edge fails.
-const standbyEdge = edge("standby-edge", stack.model, modelOs);
+// The model node also runs the standby edge, where the VIP goes when the edge fails. It warms
+// what the edge's clients ask for, from the edge's published top list.
+const standbyEdge = edge("standby-edge", stack.model, modelOs, stack.edge.address);
 
 export const {
   environment,

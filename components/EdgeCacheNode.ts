@@ -2,8 +2,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { assertNoIssues } from "../common/issues";
 import { configSetsByRole } from "./kit";
 import {
+  CACHE_POLICIES,
   EDGE_CACHE_PATHS,
   EDGE_HEALTH_LOCATION,
+  EDGE_PREWARM_LOCATION,
+  PREWARM_USER_AGENT,
+  Prewarm,
+  TTL_ENDPOINT_PATHS,
   EdgeCacheNodeArgs,
   EdgeCacheRole,
   HealthProbe,
@@ -29,6 +34,25 @@ export interface EdgeRateLimits {
 export interface EdgeHealthProbe extends HealthProbe {
   readonly redisKey?: string;
   readonly maintenanceRetryAfterSeconds: number;
+}
+
+/** The cache policies as configured: what the validation suite expects of each. */
+export interface EdgeCachePolicies {
+  readonly policies: readonly string[];
+  readonly header: string;
+  readonly cookie: string;
+  readonly cacheKeyVersion: number;
+  readonly canaryKeyVersion: number;
+  /** Per endpoint: its path and its TTL per policy (absent: the upstream's Cache-Control). */
+  readonly endpoints: Record<string, { path: string; control?: number; canary?: number }>;
+}
+
+/** Pre-warm as configured, and where this edge publishes its list and takes it from. */
+export interface EdgePrewarm extends Prewarm {
+  readonly listUrl: string;
+  /** The primary's list URL, on the standby edge. */
+  readonly sourceUrl?: string;
+  readonly userAgent: string;
 }
 
 /** Where things are on the host. */
@@ -62,6 +86,8 @@ export class EdgeCacheNode extends pulumi.ComponentResource {
   readonly lanCidr: pulumi.Output<string>;
   readonly rateLimits: pulumi.Output<EdgeRateLimits>;
   readonly healthProbe: pulumi.Output<EdgeHealthProbe>;
+  readonly cachePolicies: pulumi.Output<EdgeCachePolicies>;
+  readonly prewarm: pulumi.Output<EdgePrewarm>;
   readonly paths: pulumi.Output<EdgePaths>;
   /** Every output above, as the validation suite reads it (a stack output per edge). */
   readonly summary: Readonly<Record<string, pulumi.Output<unknown>>>;
@@ -111,6 +137,26 @@ export class EdgeCacheNode extends pulumi.ComponentResource {
       redisKey: login ? `okome:health:${r.host.name}` : undefined,
       maintenanceRetryAfterSeconds: r.maintenanceRetryAfterSeconds,
     });
+    this.cachePolicies = pulumi.output<EdgeCachePolicies>({
+      policies: [...CACHE_POLICIES],
+      header: "X-OKOME-Cache-Policy",
+      cookie: "okome_cache",
+      cacheKeyVersion: r.cacheKeyVersion,
+      canaryKeyVersion: r.canaryKeyVersion,
+      endpoints: Object.fromEntries(
+        (Object.keys(TTL_ENDPOINT_PATHS) as Array<keyof typeof TTL_ENDPOINT_PATHS>).map((e) => [
+          e,
+          { path: TTL_ENDPOINT_PATHS[e] ?? r.apiPrefix, ...r.endpointTtls[e] },
+        ]),
+      ),
+    });
+    const listUrl = (at: string) => `http://${at}:${r.listenPort}${EDGE_PREWARM_LOCATION}`;
+    this.prewarm = pulumi.output<EdgePrewarm>({
+      ...r.prewarm,
+      listUrl: listUrl(address),
+      sourceUrl: r.prewarmFrom && listUrl(r.prewarmFrom),
+      userAgent: PREWARM_USER_AGENT,
+    });
     this.paths = pulumi.output<EdgePaths>({
       cache: EDGE_CACHE_PATHS.cacheDir,
       healthState: EDGE_CACHE_PATHS.healthState,
@@ -126,6 +172,8 @@ export class EdgeCacheNode extends pulumi.ComponentResource {
       lanCidr: this.lanCidr,
       rateLimits: this.rateLimits,
       healthProbe: this.healthProbe,
+      cachePolicies: this.cachePolicies,
+      prewarm: this.prewarm,
       paths: this.paths,
     };
     this.registerOutputs({ ...this.summary });
@@ -153,6 +201,12 @@ function roles(commands: ReturnType<typeof edgeCacheCommands>) {
       service: "nginx-exporter",
       commands: commands.exporter,
       dependsOn: ["nginx"],
+    },
+    prewarm: {
+      kind: "plain",
+      service: "edge-prewarm",
+      commands: commands.prewarm,
+      dependsOn: ["health"],
     },
   } as const;
 }

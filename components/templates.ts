@@ -20,6 +20,15 @@ export function readScript(name: string): string {
   return fs.readFileSync(path.join(ASSETS_DIR, "scripts", name), "utf8");
 }
 
+/**
+ * A library of host scripts as a managed file: `assets/lib/<asset>` installed at `path`, which
+ * the scripts find at ../lib/ from their own directory, as in the repo.
+ */
+export function hostLibrary(target: string, asset: string): ManagedFile {
+  const content = fs.readFileSync(path.join(ASSETS_DIR, "lib", asset), "utf8");
+  return { path: target, content, mode: "0644" };
+}
+
 /** A host script as a managed file: `assets/scripts/<asset>` installed at `path`, executable. */
 export function hostScript(path: string, asset: string): ManagedFile {
   return { path, content: readScript(asset), mode: "0755" };

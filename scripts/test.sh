@@ -42,6 +42,8 @@ suite "the OS baseline on the lab (nspawn): skipped settings listed, the rest li
   npx mocha --timeout 900000 test/lab/hardened-pi.test.ts
 suite "the edge caches on the lab (nspawn): cache lock, privacy, stale and maintenance, rate limits" \
   npx mocha --timeout 900000 test/lab/edge-cache.test.ts
+suite "cache policies, key versions and pre-warm on the lab (nspawn): canary, debug, TTLs, top lists" \
+  npx mocha --timeout 900000 test/lab/edge-policies.test.ts
 # The README's main command, on the lab already up (it reuses a running lab). Its qemu default
 # deploys the same program that the qemu suites below deploy; nspawn keeps the run in budget.
 suite "the README's main command on the lab stack (nspawn)" \

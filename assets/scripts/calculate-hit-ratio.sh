@@ -10,6 +10,8 @@
 # logrotate keeps to a few MB; right after a rotation the window sees only the new file.
 # Installed by okome-cache on the edge node as /usr/local/sbin/okome-hit-ratio.
 set -euo pipefail
+# nginx-log.jq: /usr/local/lib/okome on the node, assets/lib/okome in the repo.
+jq_lib=$(dirname "$(readlink -f "$0")")/../lib/okome
 umask 022
 me=okome-hit-ratio
 log=${OKOME_ACCESS_LOG:-/var/log/nginx/okome-access.log}
@@ -47,17 +49,10 @@ hit_sum=$(
   echo "${hit_statuses[*]}"
 )
 
-# jq 1.6 (bookworm) parses only "Z" times, so the offset of nginx's $time_iso8601 is applied here.
 # Prints "skipped<TAB>n", then "<status><TAB>n" for each status seen in the window.
 # shellcheck disable=SC2016 # jq's own $variables
 count_program='
-def epoch:
-  (.[0:19] + "Z" | fromdateiso8601) as $utc
-  | .[19:] | sub("^\\.[0-9]+"; "")
-  | if . == "Z" then $utc
-    else (capture("^(?<sign>[+-])(?<h>[0-9]{2}):?(?<m>[0-9]{2})$") // error("no offset"))
-      | $utc - (if .sign == "-" then -1 else 1 end) * ((.h | tonumber) * 3600 + (.m | tonumber) * 60)
-    end;
+include "nginx-log";
 def status:
   if . == null or . == "" or . == "-" then "NONE"
   elif type == "string" and test("^[A-Z]+$") then .
@@ -73,7 +68,7 @@ declare -A count=()
 skipped=0
 since=$(($(date +%s) - window))
 if [ -s "$log" ]; then
-  counted=$(jq -Rnr --argjson since "$since" "$count_program" "$log")
+  counted=$(jq -L "$jq_lib" -Rnr --argjson since "$since" "$count_program" "$log")
   while IFS=$'\t' read -r name n; do
     if [ "$name" = skipped ]; then skipped=$n; else count[$name]=$n; fi
   done <<<"$counted"

@@ -14,6 +14,8 @@
 # or another run held the lock too long.
 # Installed by okome-cache on the edge node as /usr/local/sbin/okome-prewarm.
 set -euo pipefail
+# nginx-log.jq: /usr/local/lib/okome on the node, assets/lib/okome in the repo.
+jq_lib=$(dirname "$(readlink -f "$0")")/../lib/okome
 umask 022
 me=okome-prewarm
 env_file=${OKOME_PREWARM_ENV:-/etc/okome/edge-prewarm.env}
@@ -82,18 +84,11 @@ temps=()
 trap 'rm -f "${temps[@]}"' EXIT
 
 # The log's URIs by requests in the window, most first, ties in lexical order, as JSON strings:
-# a URI may hold an escaped newline, which must not make two lines. jq 1.6 (bookworm) parses only
-# "Z" times, so the offset of nginx's $time_iso8601 is applied here, as in okome-hit-ratio. Lines
-# that are not JSON log entries are skipped (okome-hit-ratio counts them).
+# a URI may hold an escaped newline, which must not make two lines. Lines that are not JSON log
+# entries are skipped (okome-hit-ratio counts them).
 # shellcheck disable=SC2016 # jq's own $variables
 rank_program='
-def epoch:
-  (.[0:19] + "Z" | fromdateiso8601) as $utc
-  | .[19:] | sub("^\\.[0-9]+"; "")
-  | if . == "Z" then $utc
-    else (capture("^(?<sign>[+-])(?<h>[0-9]{2}):?(?<m>[0-9]{2})$") // error("no offset"))
-      | $utc - (if .sign == "-" then -1 else 1 end) * ((.h | tonumber) * 3600 + (.m | tonumber) * 60)
-    end;
+include "nginx-log";
 reduce (inputs
   | try (fromjson
     | select(.method == "GET" and .status == 200 and .user_agent != $ua and (.time | epoch) >= $since)
@@ -128,7 +123,7 @@ fi
 if [ "$from" = "$source_url" ]; then
   jq -Rc . "$fetched" >"$candidates"
 elif [ -s "$log" ]; then
-  jq -Rnc --argjson since $((EPOCHSECONDS - OKOME_PREWARM_WINDOW)) --arg ua "$ua" \
+  jq -L "$jq_lib" -Rnc --argjson since $((EPOCHSECONDS - OKOME_PREWARM_WINDOW)) --arg ua "$ua" \
     "$rank_program" "$log" >"$candidates"
 fi
 accepted=$(jq -nr --argjson top "$OKOME_PREWARM_TOP" "$accept_program" "$candidates")

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # okome-verify: checks the edge node from the node itself, for an operator without Node: nginx,
-# its cache, the health state, the status page, the exporter and the health probe's timer.
+# its cache, the health state, the status page, the exporter, and the probe's and pre-warm's
+# timers.
 #   okome-verify
 # Prints "PASS <check>" or "FAIL <check>: <why>" for each check; exits 1 when any failed.
 # Settings: ${OKOME_VERIFY_ENV:-/etc/okome/edge-verify.env}, written by okome-cache.
@@ -118,10 +119,11 @@ else
   fail "exporter: nginx_up 1" "$OKOME_EXPORTER_URL: ${found:-no nginx_up}"
 fi
 
-if systemctl is-active --quiet okome-health-probe.timer; then
-  pass "okome-health-probe.timer is active"
-else
-  fail "okome-health-probe.timer is active" \
-    "systemctl is-active says $(systemctl is-active okome-health-probe.timer || true)"
-fi
+for timer in okome-health-probe.timer okome-prewarm.timer; do
+  if systemctl is-active --quiet "$timer"; then
+    pass "$timer is active"
+  else
+    fail "$timer is active" "systemctl is-active says $(systemctl is-active "$timer" || true)"
+  fi
+done
 exit "$failed"

@@ -28,6 +28,57 @@ export interface HealthProbe {
   readonly keyTtlSeconds: number;
 }
 
+/**
+ * The cache policies a client may ask for, with the X-OKOME-Cache-Policy header or the
+ * okome_cache cookie (the header wins; anything else means control).
+ * - control: the normal cache.
+ * - canary: its own key space (canaryKeyVersion) and its own TTLs, so it never serves or
+ *   poisons control's entries.
+ * - debug: the cache is bypassed; the answer shows the key control would use.
+ */
+export const CACHE_POLICIES = ["control", "canary", "debug"] as const;
+export type CachePolicy = (typeof CACHE_POLICIES)[number];
+/** The policies that store entries, and so may have TTLs of their own. */
+export type CachingPolicy = Exclude<CachePolicy, "debug">;
+
+/**
+ * The endpoints with TTLs of their own, by the path prefix they match; `api` is `apiPrefix`.
+ * `/version` has no slash: nginx answers a prefix location ending in one with a redirect for the
+ * path without it, and the orchestrator serves `/version` itself (and `/version/…`).
+ */
+export const TTL_ENDPOINT_PATHS = {
+  assets: "/assets/",
+  uiSchema: "/ui-schema/",
+  version: "/version",
+  api: undefined,
+} as const;
+export type TtlEndpoint = keyof typeof TTL_ENDPOINT_PATHS;
+
+/**
+ * How long an endpoint's 200, 301 and 302 answers stay fresh, seconds, per caching policy. A
+ * policy without one keeps the upstream's Cache-Control; with one, the upstream's max-age and
+ * Expires are overridden, but private, no-store, no-cache and Set-Cookie still keep an answer
+ * out of the cache.
+ */
+export type EndpointTtls = Readonly<Partial<Record<CachingPolicy, number>>>;
+
+/** TTL overrides by endpoint; an endpoint left out keeps the upstream's Cache-Control. */
+export type EndpointTtlsByEndpoint = Readonly<Partial<Record<TtlEndpoint, EndpointTtls>>>;
+
+/** Predictive pre-warm: the log's top URLs requested again before clients ask (okome-prewarm). */
+export interface Prewarm {
+  /** How many of the most requested URLs each run warms. */
+  readonly top: number;
+  /** Seconds of the access log each run ranks. */
+  readonly windowSeconds: number;
+  /** Seconds between runs (the timer's period); divides an hour. */
+  readonly intervalSeconds: number;
+  /** Seconds one warming request may take. */
+  readonly requestTimeoutSeconds: number;
+  /** Seconds a whole run may take; what is left over waits for the next run. */
+  readonly budgetSeconds: number;
+}
+
 /** Arguments of {@link EdgeCacheNode}. */
 export interface EdgeCacheNodeArgs {
   /** The Pi that runs this edge; its name is the X-OKOME-Node header. */
@@ -85,6 +136,21 @@ export interface EdgeCacheNodeArgs {
   readonly exporterPort?: number;
   /** Port of the maintenance server, on loopback only: the upstream while the orchestrator is DOWN. */
   readonly maintenancePort?: number;
+  /**
+   * Part of every cache key: bumped, every entry of every policy misses once (a new key space,
+   * applied by a reload; the old entries age out), with no purge and no restart.
+   */
+  readonly cacheKeyVersion?: number;
+  /** Part of the canary's keys only: bumped, the canary's entries miss once, control's stay. */
+  readonly canaryKeyVersion?: number;
+  /** TTL overrides per endpoint and policy; the upstream's Cache-Control where none is set. */
+  readonly endpointTtls?: EndpointTtlsByEndpoint;
+  readonly prewarm?: Prewarm;
+  /**
+   * The primary edge's address, on the standby edge: pre-warm takes the primary's published
+   * top list, so the VIP lands on a cache that holds what the primary's clients ask for.
+   */
+  readonly prewarmFrom?: string;
 }
 
 /** The node's spec: every argument but how to reach the host and the health login (pure data). */
@@ -126,6 +192,20 @@ export const EDGE_CACHE_DEFAULTS = {
   /** prometheus-nginx-exporter's own default port. */
   exporterPort: 9113,
   maintenancePort: 8089,
+  cacheKeyVersion: 1,
+  canaryKeyVersion: 1,
+  endpointTtls: {} as EndpointTtlsByEndpoint,
+  /**
+   * Every 2 minutes, the top 50 URLs of the last 10 minutes, 5 s per request and a minute per
+   * run: a Pi's UI working set, warmed well inside the run's period.
+   */
+  prewarm: {
+    top: 50,
+    windowSeconds: 600,
+    intervalSeconds: 120,
+    requestTimeoutSeconds: 5,
+    budgetSeconds: 60,
+  },
 } as const;
 
 /** Arguments with every default applied. */

@@ -14,12 +14,24 @@ export const EDGE_PACKAGE_UNITS = {
 const within = (seconds: number, condition: string) =>
   `timeout ${seconds} sh -c 'until ${condition}; do sleep 0.3; done'`;
 
+/**
+ * Starts a set's timers (each at once: OnActiveSec=0) while its units are installed; on removal
+ * the unit files are gone, so the timers are stopped instead.
+ */
+function timersActivation(units: readonly string[]): string {
+  const timers = units.map((unit) => `${unit}.timer`);
+  return (
+    `systemctl daemon-reload && if [ -f ${EDGE_CACHE_PATHS.systemdDir}/${timers[0]} ]; then ` +
+    `systemctl enable --quiet ${timers.join(" ")} && systemctl restart ${timers.join(" ")}; ` +
+    `else systemctl stop ${timers.join(" ")} 2>/dev/null; true; fi`
+  );
+}
+
 /** The host commands of the edge's config sets (run as root by the ConfigSet transaction). */
 export function edgeCacheCommands(spec: EdgeCacheSpec) {
   const r = resolveEdgeCacheArgs(spec);
   const { exporter } = EDGE_PACKAGE_UNITS;
-  const timers = [EDGE_UNITS.healthProbe, EDGE_UNITS.hitRatio].map((unit) => `${unit}.timer`);
-  const probeTimer = `${EDGE_CACHE_PATHS.systemdDir}/${timers[0]}`;
+  const healthUnits = [EDGE_UNITS.healthProbe, EDGE_UNITS.hitRatio];
   const metrics = `http://${r.host.address}:${r.exporterPort}/metrics`;
   const healthUrl = `http://127.0.0.1:${r.listenPort}${EDGE_HEALTH_LOCATION}`;
   return {
@@ -43,12 +55,12 @@ export function edgeCacheCommands(spec: EdgeCacheSpec) {
         ) + ` || { tail -n 3 ${EDGE_CACHE_PATHS.errorLog} >&2; exit 1; }`,
     },
     health: {
-      // On removal the unit files are gone: the timers are stopped instead.
-      activate:
-        `systemctl daemon-reload && if [ -f ${probeTimer} ]; then ` +
-        `systemctl enable --quiet ${timers.join(" ")} && systemctl restart ${timers.join(" ")}; ` +
-        `else systemctl stop ${timers.join(" ")} 2>/dev/null; true; fi`,
-      verify: `systemctl is-active --quiet ${timers.join(" ")} && test -s ${EDGE_CACHE_PATHS.healthState}`,
+      activate: timersActivation(healthUnits),
+      verify: `systemctl is-active --quiet ${healthUnits.map((u) => `${u}.timer`).join(" ")} && test -s ${EDGE_CACHE_PATHS.healthState}`,
+    },
+    prewarm: {
+      activate: timersActivation([EDGE_UNITS.prewarm]),
+      verify: `systemctl is-active --quiet ${EDGE_UNITS.prewarm}.timer`,
     },
     exporter: {
       activate: `systemctl enable --quiet ${exporter} && systemctl restart ${exporter}`,

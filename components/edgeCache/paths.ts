@@ -15,6 +15,15 @@ export const EDGE_CACHE_PATHS = {
   errorLog: "/var/log/nginx/error.log",
   /** okome-health-probe's settings (sourced). */
   healthEnv: "/etc/okome/edge-health.env",
+  /** The jq functions okome-hit-ratio and okome-prewarm share; beside them (../lib/okome). */
+  nginxLogJq: "/usr/local/lib/okome/nginx-log.jq",
+  /** okome-prewarm's settings (sourced). */
+  prewarmEnv: "/etc/okome/edge-prewarm.env",
+  /**
+   * okome-prewarm's top list, which nginx serves to the LAN (EDGE_PREWARM_LOCATION): outside
+   * /var/lib/okome, which is root's only, so that nginx's workers can read it.
+   */
+  prewarmList: "/var/lib/okome-prewarm/top-urls.txt",
   /** okome-verify's settings (sourced). */
   verifyEnv: "/etc/okome/edge-verify.env",
   /** The health user's password (root only). */
@@ -30,16 +39,24 @@ export const EDGE_CACHE_PATHS = {
 /** The health location nginx answers itself: the config set's verify and keepalived's check. */
 export const EDGE_HEALTH_LOCATION = "/__okome/health";
 
+/** Where the edge serves its pre-warm top list, to the LAN only (the standby warms from it). */
+export const EDGE_PREWARM_LOCATION = "/__okome/prewarm-urls";
+
+/** The User-Agent of pre-warm's requests: the top list leaves them out. */
+export const PREWARM_USER_AGENT = "okome-prewarm";
+
 /** Host scripts of the edge, by job. */
 export const EDGE_SCRIPTS = {
   healthProbe: "/usr/local/sbin/okome-health-probe",
   hitRatio: "/usr/local/sbin/okome-hit-ratio",
   verify: "/usr/local/sbin/okome-verify",
   nginxReload: "/usr/local/sbin/okome-nginx-reload",
+  prewarm: "/usr/local/sbin/okome-prewarm",
 } as const;
 
 /** systemd units the edge installs. */
 export const EDGE_UNITS = {
   healthProbe: "okome-health-probe",
   hitRatio: "okome-hit-ratio",
+  prewarm: "okome-prewarm",
 } as const;

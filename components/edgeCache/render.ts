@@ -1,8 +1,22 @@
+import * as path from "node:path";
 import type { ManagedFile } from "../../providers";
 import type { RedisLogin } from "../modelCache";
-import { hostScript, renderTemplate } from "../templates";
-import { EdgeCacheSpec, ResolvedEdgeCacheArgs, resolveEdgeCacheArgs } from "./args";
-import { EDGE_CACHE_PATHS, EDGE_HEALTH_LOCATION, EDGE_SCRIPTS, EDGE_UNITS } from "./paths";
+import { hostLibrary, hostScript, renderTemplate } from "../templates";
+import {
+  EdgeCacheSpec,
+  ResolvedEdgeCacheArgs,
+  TTL_ENDPOINT_PATHS,
+  TtlEndpoint,
+  resolveEdgeCacheArgs,
+} from "./args";
+import {
+  EDGE_CACHE_PATHS,
+  EDGE_HEALTH_LOCATION,
+  EDGE_PREWARM_LOCATION,
+  EDGE_SCRIPTS,
+  EDGE_UNITS,
+  PREWARM_USER_AGENT,
+} from "./paths";
 
 /** The files of one edge, by the role (the config set) that installs them. */
 export interface EdgeCacheFiles {
@@ -17,6 +31,8 @@ export interface EdgeCacheFiles {
   readonly health: readonly ManagedFile[];
   /** prometheus-nginx-exporter's environment file. */
   readonly exporter: readonly ManagedFile[];
+  /** okome-prewarm's settings, unit and timer: after the probe, whose state it reads. */
+  readonly prewarm: readonly ManagedFile[];
 }
 
 /** The roles of the edge's config sets, in the order they apply. */
@@ -25,12 +41,50 @@ export type EdgeCacheRole = keyof EdgeCacheFiles;
 /** Seconds systemd lets one probe run before it kills it. */
 const PROBE_TIMEOUT_START_SECONDS = 30;
 
+/** Seconds beyond a pre-warm run's budget that systemd waits: the list's fetch, the log's read. */
+const PREWARM_TIMEOUT_MARGIN_SECONDS = 30;
+
+/** Where an endpoint's canary requests go (canary_policies.conf): an internal location. */
+const canaryLocation = (endpoint: TtlEndpoint) => `/__okome/canary/${endpoint}`;
+
+/** The endpoints with their TTLs per policy, as canary_policies.conf renders them. */
+function ttlEndpoints(r: ResolvedEdgeCacheArgs) {
+  const text = (ttl?: number) => (ttl === undefined ? "the upstream's Cache-Control" : `${ttl} s`);
+  return (Object.keys(TTL_ENDPOINT_PATHS) as TtlEndpoint[]).map((endpoint) => {
+    const ttls = r.endpointTtls[endpoint] ?? {};
+    const api = endpoint === "api";
+    return {
+      path: TTL_ENDPOINT_PATHS[endpoint] ?? r.apiPrefix,
+      canaryLocation: canaryLocation(endpoint),
+      zone: api ? "okome_api" : "okome_ui",
+      burst: (api ? r.apiRateLimit : r.uiRateLimit).burst,
+      control: ttls.control,
+      canary: ttls.canary,
+      controlText: text(ttls.control),
+      canaryText: text(ttls.canary),
+    };
+  });
+}
+
 /** What every template of the edge may name. */
 function view(r: ResolvedEdgeCacheArgs) {
   return {
     ...r,
     ...EDGE_CACHE_PATHS,
     ...EDGE_SCRIPTS,
+    prewarm: r.prewarm,
+    prewarmScript: EDGE_SCRIPTS.prewarm,
+    prewarmLocation: EDGE_PREWARM_LOCATION,
+    prewarmUserAgent: PREWARM_USER_AGENT,
+    prewarmListDir: path.posix.dirname(EDGE_CACHE_PATHS.prewarmList),
+    // systemd's StateDirectory= is relative to /var/lib.
+    prewarmStateDirectory: path.posix.relative(
+      "/var/lib",
+      path.posix.dirname(EDGE_CACHE_PATHS.prewarmList),
+    ),
+    prewarmTimeoutStartSeconds:
+      r.prewarm.budgetSeconds + r.prewarm.requestTimeoutSeconds + PREWARM_TIMEOUT_MARGIN_SECONDS,
+    endpoints: ttlEndpoints(r),
     node: r.host.name,
     address: r.host.address,
     healthLocation: EDGE_HEALTH_LOCATION,
@@ -68,6 +122,8 @@ export function renderEdgeCache(
       hostScript(EDGE_SCRIPTS.hitRatio, "calculate-hit-ratio.sh"),
       hostScript(EDGE_SCRIPTS.verify, "verify.sh"),
       hostScript(EDGE_SCRIPTS.nginxReload, "okome-nginx-reload.sh"),
+      hostScript(EDGE_SCRIPTS.prewarm, "okome-prewarm.sh"),
+      hostLibrary(EDGE_CACHE_PATHS.nginxLogJq, "okome/nginx-log.jq"),
       {
         path: EDGE_CACHE_PATHS.verifyEnv,
         content: renderTemplate("edge/edge-verify.env.mustache", v),
@@ -83,6 +139,8 @@ export function renderEdgeCache(
       ...[
         "logging.conf",
         "cache.conf",
+        "canary_maps.conf",
+        "canary_policies.conf",
         "limits.conf",
         "upstreams.conf",
         "edge.conf",
@@ -113,6 +171,15 @@ export function renderEdgeCache(
         content: renderTemplate("prometheus-nginx-exporter/prometheus-nginx-exporter.mustache", v),
         mode: "0644",
       },
+    ],
+    prewarm: [
+      {
+        path: EDGE_CACHE_PATHS.prewarmEnv,
+        content: renderTemplate("edge/edge-prewarm.env.mustache", v),
+        mode: "0644",
+      },
+      unitFile(`${EDGE_UNITS.prewarm}.service`, v),
+      unitFile(`${EDGE_UNITS.prewarm}.timer`, v),
     ],
   };
 }

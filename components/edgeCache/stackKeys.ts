@@ -9,6 +9,8 @@ import {
 import { EDGE_CACHE_DEFAULTS, EdgeCacheSpec } from "./args";
 import { validateEdgeCacheArgs } from "./validate";
 
+const TTLS_EXAMPLE = '{"assets":{"control":86400,"canary":600}}';
+
 /**
  * The edges' stack keys (Pulumi.yaml has their descriptions), shared by the edge and the standby
  * edge. Each parses the text Pulumi hands over; the values are checked by the component's rules.
@@ -29,6 +31,18 @@ export const edgeCacheStackSchema = z.object({
   rateLimitExempt: stackValue.stringList('["192.168.86.10"]').optional(),
   healthFall: stackValue.integer().optional(),
   healthRise: stackValue.integer().optional(),
+  cacheKeyVersion: stackValue.integer().optional(),
+  canaryKeyVersion: stackValue.integer().optional(),
+  edgeCacheTtls: stackValue
+    .json(TTLS_EXAMPLE)
+    .pipe(
+      z.record(z.string(), z.record(z.string(), z.number()), {
+        error: `must map endpoints to TTLs per policy, e.g. ${TTLS_EXAMPLE}`,
+      }),
+    )
+    .optional(),
+  prewarmTop: stackValue.integer().optional(),
+  prewarmWindowSeconds: stackValue.integer().optional(),
 });
 
 /** Every stack key of the edges, as Pulumi.<stack>.yaml names it without the namespace. */
@@ -49,9 +63,15 @@ const STACK_KEY_OF_ARG: Readonly<Record<string, string>> = {
   apiPrefix: "apiPrefix",
   "health.fall": "healthFall",
   "health.rise": "healthRise",
+  cacheKeyVersion: "cacheKeyVersion",
+  canaryKeyVersion: "canaryKeyVersion",
+  "prewarm.top": "prewarmTop",
+  "prewarm.windowSeconds": "prewarmWindowSeconds",
 };
 
 function stackKeyOf(argPath: string): string | undefined {
+  const ttl = /^endpointTtls(.*)$/.exec(argPath);
+  if (ttl) return `${stackKey("edgeCacheTtls")}${ttl[1]}`;
   const exempt = /^rateLimitExempt(.*)$/.exec(argPath);
   if (exempt) return `${stackKey("rateLimitExempt")}${exempt[1]}`;
   const key = STACK_KEY_OF_ARG[argPath];
@@ -90,6 +110,14 @@ export function readEdgeCacheStackKeys(raw: RawStackValues): StackKeyReading<Edg
       ...d.health,
       fall: values.healthFall ?? d.health.fall,
       rise: values.healthRise ?? d.health.rise,
+    },
+    ...(values.cacheKeyVersion !== undefined && { cacheKeyVersion: values.cacheKeyVersion }),
+    ...(values.canaryKeyVersion !== undefined && { canaryKeyVersion: values.canaryKeyVersion }),
+    ...(values.edgeCacheTtls !== undefined && { endpointTtls: values.edgeCacheTtls }),
+    prewarm: {
+      ...d.prewarm,
+      top: values.prewarmTop ?? d.prewarm.top,
+      windowSeconds: values.prewarmWindowSeconds ?? d.prewarm.windowSeconds,
     },
   };
   const probe = { ...args, host: { name: "okome-probe", address: "127.0.0.1" } };

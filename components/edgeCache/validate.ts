@@ -1,7 +1,17 @@
 import { isIPv4 } from "node:net";
 import { Issue } from "../../common/issues";
 import { HOST_NAME, isAddressOrCidr, isCidr, isIntegerIn, isPort } from "../kit/checks";
-import { EdgeCacheSpec, RateLimit, resolveEdgeCacheArgs } from "./args";
+import {
+  CACHE_POLICIES,
+  CachePolicy,
+  EdgeCacheSpec,
+  RateLimit,
+  TTL_ENDPOINT_PATHS,
+  resolveEdgeCacheArgs,
+} from "./args";
+
+/** A TTL override's bounds, seconds: a year at most. */
+const MAX_TTL_SECONDS = 365 * 86400;
 
 /** nginx sizes: digits and an optional k or m or g (either case). */
 const NGINX_SIZE = /^[1-9][0-9]*[kKmMgG]?$/;
@@ -114,5 +124,44 @@ export function validateEdgeCacheArgs(spec: EdgeCacheSpec): Issue[] {
       `must be an integer above health.intervalSeconds (${h.intervalSeconds}), or the key lapses between probes, got ${h.keyTtlSeconds}`,
     );
   integer("hitRatioWindowSeconds", r.hitRatioWindowSeconds, 60, 86400);
+
+  integer("cacheKeyVersion", r.cacheKeyVersion, 1, 1_000_000_000);
+  integer("canaryKeyVersion", r.canaryKeyVersion, 1, 1_000_000_000);
+  const endpoints = Object.keys(TTL_ENDPOINT_PATHS);
+  for (const [endpoint, ttls] of Object.entries(r.endpointTtls)) {
+    if (!endpoints.includes(endpoint)) {
+      add(
+        `endpointTtls.${endpoint}`,
+        `is not an endpoint; the endpoints are ${endpoints.join(", ")}`,
+      );
+      continue;
+    }
+    for (const [policy, ttl] of Object.entries(ttls ?? {})) {
+      if (!CACHE_POLICIES.includes(policy as CachePolicy) || policy === "debug")
+        add(
+          `endpointTtls.${endpoint}.${policy}`,
+          "is not a caching policy; TTLs are per control or canary (debug stores nothing)",
+        );
+      else integer(`endpointTtls.${endpoint}.${policy}`, ttl as number, 1, MAX_TTL_SECONDS);
+    }
+  }
+  const fixedPath = Object.entries(TTL_ENDPOINT_PATHS).find(([, path]) => path === r.apiPrefix);
+  if (fixedPath) add("apiPrefix", `is ${r.apiPrefix}, the ${fixedPath[0]} endpoint's path`);
+
+  const p = r.prewarm;
+  integer("prewarm.top", p.top, 1, 10000);
+  integer("prewarm.windowSeconds", p.windowSeconds, 60, 7 * 86400);
+  integer("prewarm.intervalSeconds", p.intervalSeconds, 10, 86400);
+  integer("prewarm.requestTimeoutSeconds", p.requestTimeoutSeconds, 1, 600);
+  if (!isIntegerIn(p.budgetSeconds, 1, 86400) || p.budgetSeconds >= p.intervalSeconds)
+    add(
+      "prewarm.budgetSeconds",
+      `must be an integer below prewarm.intervalSeconds (${p.intervalSeconds}), so runs never overlap, got ${p.budgetSeconds}`,
+    );
+  if (r.prewarmFrom !== undefined && (!isIPv4(r.prewarmFrom) || r.prewarmFrom === r.host.address))
+    add(
+      "prewarmFrom",
+      `must be the primary edge's IPv4 address, not this node's own, got "${r.prewarmFrom}"`,
+    );
   return issues;
 }

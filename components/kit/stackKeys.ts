@@ -74,6 +74,16 @@ export const stackValue = {
       return z.NEVER;
     }),
   /** A YAML list in the stack file, which Pulumi hands over as JSON text. */
+  /** Any JSON value; `.pipe()` a schema to shape it (its issues keep their paths). */
+  json: (example: string) =>
+    z.string().transform((text, context): unknown => {
+      try {
+        return JSON.parse(text);
+      } catch {
+        context.addIssue({ code: "custom", message: `must be JSON, e.g. ${example}` });
+        return z.NEVER;
+      }
+    }),
   stringList: (example: string) =>
     z.string().transform((text, context) => {
       const list = parseStringList(text);

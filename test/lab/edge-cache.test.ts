@@ -10,11 +10,11 @@ import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import Redis from "ioredis";
-import { LabHost, onHost, requireLabHost } from "../support/lab";
+import { LabHost, requireLabHost } from "../support/lab";
 import { LabClientNetns } from "../support/netns";
 import { PulumiStack, REPO, RunResult } from "../support/pulumiStack";
+import { HEALTH_STATE, get, mock, sh, sleep, unique, upstreamCount, waitForState } from "./edgeLab";
 
-const MOCK = "http://10.86.0.25:8000";
 /**
  * The lab bridge is one /24, so this stack narrows its LAN to the lower half: the client at .200
  * stands for a machine outside the LAN, on a network the edge still routes to.
@@ -24,39 +24,12 @@ const OUTSIDER_ADDRESS = "10.86.0.200";
 /** LAN clients that are not rate-limit exempt. */
 const CLIENT_ADDRESS = "10.86.0.62";
 const BUSY_CLIENT_ADDRESS = "10.86.0.63";
-const HEALTH_STATE = "/etc/nginx/okome/health_state.conf";
 /**
  * A site of Debian's nginx on the maintenance server's port, on every address: the reload onto
  * okome's config cannot bind 127.0.0.1 there while the old config holds it (as a test fixture's
  * leftover did on the qemu lab), so the deploy must restart nginx instead.
  */
 const SQUATTER = "/etc/nginx/sites-enabled/okome-edge-test-squatter";
-
-interface Answer {
-  readonly status: number;
-  readonly headers: Headers;
-  readonly body: string;
-  readonly ms: number;
-}
-
-async function get(url: string, headers: Record<string, string> = {}): Promise<Answer> {
-  const started = performance.now();
-  const res = await fetch(url, { headers, signal: AbortSignal.timeout(20_000) });
-  const body = await res.text();
-  return { status: res.status, headers: res.headers, body, ms: performance.now() - started };
-}
-
-const mock = async (path: string, body?: unknown) =>
-  (
-    await fetch(`${MOCK}${path}`, {
-      method: body === undefined ? "GET" : "POST",
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(5000),
-    })
-  ).json() as Promise<{ requests: Record<string, number>; requestIds: string[]; computes: number }>;
-const upstreamCount = async (path: string) => (await mock("/__mock/stats")).requests[path] ?? 0;
-const unique = (prefix: string) => `${prefix}-${process.pid}-${Date.now()}`;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe("EdgeCacheNode on the lab (real pulumi)", function () {
   this.timeout(900_000);
@@ -67,8 +40,6 @@ describe("EdgeCacheNode on the lab (real pulumi)", function () {
   const url = (host: LabHost, p: string) => `http://${host.address}${p}`;
 
   const ok = (r: RunResult) => assert.equal(r.code, 0, r.output);
-  const sh = (host: LabHost, command: string) => onHost(host, command).trim();
-  /** The host's clock, seconds: flip times are measured on the host that flips. */
   /**
    * The host's clock now, in seconds: this machine's clock plus the offset measured over one ssh
    * round trip (the same clock under nspawn; a VM's may differ). An ssh call per reading would
@@ -80,18 +51,7 @@ describe("EdgeCacheNode on the lab (real pulumi)", function () {
     const offset = there - (before + Date.now()) / 2000;
     return () => Date.now() / 1000 + offset;
   };
-  const healthState = (host: LabHost) =>
-    /okome_maintenance;/.test(sh(host, `cat ${HEALTH_STATE}`)) ? "DOWN" : "UP";
-  /** Waits for the health state to become `state` on both edges; returns when each file changed. */
-  const waitForState = async (state: "UP" | "DOWN") => {
-    const deadline = Date.now() + 30_000;
-    while (Date.now() < deadline) {
-      if (healthState(edge) === state && healthState(model) === state)
-        return [edge, model].map((host) => Number(sh(host, `date -r ${HEALTH_STATE} +%s.%N`)));
-      await sleep(250);
-    }
-    throw new Error(`the edges did not turn ${state} within 30 s`);
-  };
+  const waitForEdges = (state: "UP" | "DOWN") => waitForState([edge, model], state);
   /**
    * The seconds a flip may take after `from`: two probes 5 s apart, plus 5 s for each probe run
    * systemd failed to start meanwhile (under nspawn it sometimes cannot attach a unit to the
@@ -116,14 +76,13 @@ describe("EdgeCacheNode on the lab (real pulumi)", function () {
     );
   /** `curl` in a lab netns client: one line `<status> <retry-after>` per URL, over one connection. */
   const curlFrom = (netns: LabClientNetns, urls: string[]) => {
+    // curl's -o applies to one URL: each gets its own, so no body lands among the lines.
     const argv = netns.wrap([
       "curl",
       "-s",
-      "-o",
-      "/dev/null",
       "-w",
       "%{http_code} %header{retry-after}\\n",
-      ...urls,
+      ...urls.flatMap((u) => ["-o", "/dev/null", u]),
     ]);
     const r = spawnSync(argv[0], argv.slice(1), { encoding: "utf8", timeout: 60_000 });
     return r.stdout.trim().split("\n");
@@ -267,7 +226,7 @@ describe("EdgeCacheNode on the lab (real pulumi)", function () {
     let recoveredAt: number[] = [];
     await mock("/__mock/control", { mode: "fail" });
     try {
-      const downAt = await waitForState("DOWN");
+      const downAt = await waitForEdges("DOWN");
       downAt.forEach((flip, i) => {
         const allowed = flipAllowance([edge, model][i], failedAt[i], flip);
         const took = flip - failedAt[i];
@@ -293,7 +252,7 @@ describe("EdgeCacheNode on the lab (real pulumi)", function () {
       recoveredAt = clocks.map((now) => now());
       await mock("/__mock/control", { mode: "ok" });
     }
-    const upAt = await waitForState("UP");
+    const upAt = await waitForEdges("UP");
     upAt.forEach((flip, i) => {
       const allowed = flipAllowance([edge, model][i], recoveredAt[i], flip);
       const took = flip - recoveredAt[i];
@@ -347,14 +306,19 @@ describe("EdgeCacheNode on the lab (real pulumi)", function () {
     }
   });
 
-  it("opens the status page to the LAN and refuses a client outside it", async () => {
+  it("opens the status page and the pre-warm list to the LAN and refuses a client outside it", async () => {
     const inside = await get(`http://${edge.address}:8080/stub_status`);
     assert.equal(inside.status, 200);
     assert.match(inside.body, /^Active connections: \d+/);
+    const list = url(edge, "/__okome/prewarm-urls");
+    assert.equal((await get(list)).status, 200);
     const outsider = new LabClientNetns("okome-edge-out", OUTSIDER_ADDRESS);
     try {
-      const [line] = curlFrom(outsider, [`http://${edge.address}:8080/stub_status`]);
-      assert.equal(line.split(" ")[0], "403");
+      const lines = curlFrom(outsider, [`http://${edge.address}:8080/stub_status`, list]);
+      assert.deepEqual(
+        lines.map((line) => line.split(" ")[0]),
+        ["403", "403"],
+      );
       // The outsider still gets the edge itself: only the status page is LAN-only.
       const [page] = curlFrom(outsider, [url(edge, "/version")]);
       assert.equal(page.split(" ")[0], "200");
@@ -394,6 +358,6 @@ describe("EdgeCacheNode on the lab (real pulumi)", function () {
       "edge",
     ]);
     assert.equal(r.code, 0, r.output);
-    assert.match(r.output, /^20 passed, 0 failed$/m);
+    assert.match(r.output, /^28 passed, 0 failed$/m);
   });
 });

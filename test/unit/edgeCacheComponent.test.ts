@@ -38,14 +38,20 @@ describe("EdgeCacheNode (component, under Pulumi mocks)", () => {
   };
   const inputsOf = (name: string) => registered.find((r) => r.name === name)!.inputs;
 
-  it("has one set per role: scripts, nginx (checked by nginx -t), the probe and the exporter", async () => {
+  it("has one set per role: scripts, nginx (checked by nginx -t), the probe, the exporter and pre-warm", async () => {
     await settled(new EdgeCacheNode("edge-cache", args));
     assert.deepEqual(
       registered
         .map((r) => r.name)
         .filter((n) => n !== "edge-cache")
         .sort(),
-      ["edge-cache-exporter", "edge-cache-health", "edge-cache-nginx", "edge-cache-scripts"],
+      [
+        "edge-cache-exporter",
+        "edge-cache-health",
+        "edge-cache-nginx",
+        "edge-cache-prewarm",
+        "edge-cache-scripts",
+      ],
     );
     const nginx = inputsOf("edge-cache-nginx");
     assert.equal(nginx.kind, "nginx");
@@ -55,7 +61,7 @@ describe("EdgeCacheNode (component, under Pulumi mocks)", () => {
   it("installs what renderEdgeCache renders; only the health user's password is secret", async () => {
     await settled(new EdgeCacheNode("edge-cache", args));
     const want = renderEdgeCache(args, login);
-    for (const role of ["scripts", "nginx", "health", "exporter"] as const) {
+    for (const role of ["scripts", "nginx", "health", "exporter", "prewarm"] as const) {
       const files = inputsOf(`edge-cache-${role}`).files as Files;
       for (const f of want[role]) {
         assert.equal(files[f.path].content, f.content, f.path);
@@ -79,6 +85,22 @@ describe("EdgeCacheNode (component, under Pulumi mocks)", () => {
     assert.equal(probe.redisKey, "okome:health:okome-edge");
     assert.equal(probe.keyTtlSeconds, 30);
     assert.deepEqual((await outputValue(node.rateLimits)).ui, { perSecond: 20, burst: 40 });
+    const policies = await outputValue(node.cachePolicies);
+    assert.equal(policies.cacheKeyVersion, 1);
+    assert.deepEqual(policies.endpoints.api, { path: "/api/" });
+    const prewarm = await outputValue(node.prewarm);
+    assert.equal(prewarm.listUrl, "http://10.86.0.20:80/__okome/prewarm-urls");
+    assert.equal(prewarm.sourceUrl, undefined);
+    const standby = new EdgeCacheNode("standby-edge", {
+      ...args,
+      host: { name: "okome-model", address: "10.86.0.19" },
+      prewarmFrom: "10.86.0.20",
+    });
+    await settled(standby);
+    assert.equal(
+      (await outputValue(standby.prewarm)).sourceUrl,
+      "http://10.86.0.20:80/__okome/prewarm-urls",
+    );
   });
 
   it("without a health login, writes no key and has no secret file", async () => {

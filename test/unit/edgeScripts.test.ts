@@ -1,5 +1,4 @@
 import { strict as assert } from "node:assert";
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as http from "node:http";
@@ -8,6 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import Redis from "ioredis";
 import { startRedisServer, type RedisServer } from "../support/redis-server";
+import { ScriptRun, runScript } from "../support/runScript";
 
 // The edge node's host scripts, run for real: nginx and systemctl are bash fakes first on PATH
 // that record their calls, the orchestrator and the edge are loopback HTTP servers of this
@@ -53,26 +53,7 @@ exec /usr/bin/redis-cli "$@"
 `,
 };
 
-interface Run {
-  readonly code: number | null;
-  readonly out: string;
-  readonly err: string;
-  readonly ms: number;
-}
-
-// Asynchronous: the loopback servers answer from this process's event loop.
-function run(file: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const child = spawn(file, args, { env, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
-    child.once("error", reject);
-    child.once("close", (code) => resolve({ code, out, err, ms: Date.now() - started }));
-  });
-}
+const run = runScript;
 
 /** A loopback HTTP server on a free port. */
 class LoopbackServer {
@@ -592,7 +573,7 @@ describe("edge host scripts", function () {
 
     const verify = () =>
       run(VERIFY, [], box.env({ OKOME_VERIFY_ENV: box.path("edge-verify.env") }));
-    const lines = (r: Run) => r.out.trim().split("\n");
+    const lines = (r: ScriptRun) => r.out.trim().split("\n");
     const ALL_PASS = [
       "PASS nginx is active",
       "PASS nginx -t",
@@ -605,6 +586,7 @@ describe("edge host scripts", function () {
       "PASS status page",
       "PASS exporter: nginx_up 1",
       "PASS okome-health-probe.timer is active",
+      "PASS okome-prewarm.timer is active",
     ];
 
     before(async () => {
@@ -639,7 +621,10 @@ describe("edge host scripts", function () {
       nginxUp = "nginx_up 1";
       const stateFile = box.path("health_state.conf");
       fs.writeFileSync(stateFile, UP);
-      fs.writeFileSync(path.join(box.fake, "active"), "nginx\nokome-health-probe.timer\n");
+      fs.writeFileSync(
+        path.join(box.fake, "active"),
+        "nginx\nokome-health-probe.timer\nokome-prewarm.timer\n",
+      );
       fs.writeFileSync(
         box.path("edge-verify.env"),
         [
@@ -708,6 +693,7 @@ describe("edge host scripts", function () {
         `FAIL health state: ${box.path("health_state.conf")} is missing`,
         `FAIL exporter: nginx_up 1: ${edge.url("/metrics")}: nginx_up 0`,
         "FAIL okome-health-probe.timer is active: systemctl is-active says inactive",
+        "FAIL okome-prewarm.timer is active: systemctl is-active says inactive",
       ]);
     });
   });

@@ -6,6 +6,7 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import { runScript } from "../support/runScript";
 
 // okome-prewarm, run for real against a generated access log: the local nginx and the primary's
 // published list are a loopback HTTP server of this process that records what it is asked, and
@@ -25,26 +26,7 @@ echo "$*" >>"$OKOME_FAKE_DIR/curl.calls"
 exec /usr/bin/curl "$@"
 `;
 
-interface Run {
-  readonly code: number | null;
-  readonly out: string;
-  readonly err: string;
-  readonly ms: number;
-}
-
-// Asynchronous: the loopback server answers from this process's event loop.
-function run(env: NodeJS.ProcessEnv): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const child = spawn(PREWARM, [], { env, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
-    child.once("error", reject);
-    child.once("close", (code) => resolve({ code, out, err, ms: Date.now() - started }));
-  });
-}
+const run = (env: NodeJS.ProcessEnv) => runScript(PREWARM, [], env);
 
 type Answer = number | "hang";
 

@@ -24,6 +24,8 @@ interface Edge {
   readonly exporterUrl: string;
   readonly healthProbe: { readonly keyTtlSeconds: number; readonly redisKey?: string };
   readonly paths: { readonly healthState: string; readonly accessLog: string };
+  readonly cachePolicies: { readonly header: string; readonly cacheKeyVersion: number };
+  readonly prewarm: { readonly listUrl: string; readonly intervalSeconds: number };
 }
 
 /** A path every orchestrator lets the edge cache (Cache-Control public). */
@@ -43,9 +45,9 @@ function nodeExporterUrl(outputs: StackOutputs, node: string): string {
 
 /**
  * Both edges (EdgeCacheNode), read-only: what a client can see (a HIT with the four headers, the
- * request id kept, nothing cached for a request with credentials), what the LAN can see (status
+ * request id kept, nothing cached for a request with credentials, the cache policies apart), what the LAN can see (status
  * page, exporter, the probe's metrics), the health key in the model cache, and over SSH the
- * health state, the JSON access log and the node's own okome-verify.
+ * health state, the JSON access log, pre-warm and the node's own okome-verify.
  */
 export const edgeModule: ValidationModule = {
   name: "edge",
@@ -59,6 +61,8 @@ export const edgeModule: ValidationModule = {
         "statusUrl",
         "exporterUrl",
         "healthProbe",
+        "cachePolicies",
+        "prewarm",
         "paths",
       ]);
       const node = edge.node;
@@ -112,6 +116,66 @@ export const edgeModule: ValidationModule = {
         if (status !== "BYPASS" && !(state === "DOWN" && status === "STALE"))
           throw new Error(`X-Cache-Status ${status}, want BYPASS`);
       });
+      const policyHeader = edge.cachePolicies.header;
+      const asPolicy = (url: string, policy: string) => get(url, { [policyHeader]: policy });
+      // A URL of this run only: both policies start from a miss.
+      const probeUrl = `${edge.url}${CACHEABLE_PATH}?okome-validate-policy=${Date.now()}`;
+      await check(
+        `${node}: canary and control keep apart entries for one URL, each answer names its policy`,
+        async () => {
+          const seen: string[] = [];
+          for (const policy of ["control", "control", "canary", "canary"]) {
+            const res = await asPolicy(probeUrl, policy);
+            const named = res.headers.get("x-okome-policy");
+            if (named !== policy) throw new Error(`X-OKOME-Policy ${named}, asked ${policy}`);
+            seen.push(`${policy} ${res.headers.get("x-cache-status")}`);
+          }
+          // While DOWN a new URL has no entry to serve: the policies still apply.
+          const want = ["control MISS", "control HIT", "canary MISS", "canary HIT"];
+          if (state === "UP" && seen.join(", ") !== want.join(", "))
+            throw new Error(`got ${seen.join(", ")}, want ${want.join(", ")}`);
+        },
+      );
+      await check(`${node}: debug bypasses the cache and shows control's key`, async () => {
+        const res = await asPolicy(probeUrl, "debug");
+        const key = res.headers.get("x-okome-debug-cache-key");
+        const want = `v${edge.cachePolicies.cacheKeyVersion}:control:${new URL(probeUrl).protocol.slice(0, -1)}${CACHEABLE_PATH}?`;
+        if (res.headers.get("x-okome-policy") !== "debug")
+          throw new Error(`X-OKOME-Policy ${res.headers.get("x-okome-policy")}`);
+        if (res.headers.get("x-cache-status") !== "BYPASS" && state === "UP")
+          throw new Error(`X-Cache-Status ${res.headers.get("x-cache-status")}, want BYPASS`);
+        if (!key?.startsWith(want))
+          throw new Error(`X-OKOME-Debug-Cache-Key ${key}, want ${want}…`);
+      });
+      await check(
+        `${node}: a bogus policy, even beside a canary cookie, is served as control`,
+        async () => {
+          const res = await get(probeUrl, {
+            [policyHeader]: "bogus",
+            Cookie: "okome_cache=canary",
+          });
+          const named = res.headers.get("x-okome-policy");
+          if (named !== "control") throw new Error(`X-OKOME-Policy ${named}`);
+          if (state === "UP" && res.headers.get("x-cache-status") !== "HIT")
+            throw new Error(
+              `X-Cache-Status ${res.headers.get("x-cache-status")}: not control's entry`,
+            );
+        },
+      );
+      await check(
+        `${node}: pre-warm runs on its timer and serves its top list to the LAN`,
+        async () => {
+          await run("systemctl is-active --quiet okome-prewarm.timer");
+          const res = await get(edge.prewarm.listUrl);
+          if (res.status !== 200) throw new Error(`${edge.prewarm.listUrl} answered ${res.status}`);
+          const page = await (await get(nodeExporterUrl(outputs, node))).text();
+          const last = metricValue(page, "okome_prewarm_last_run_timestamp_seconds", { node });
+          if (last === undefined) throw new Error("no okome_prewarm_last_run_timestamp_seconds");
+          const age = Date.now() / 1000 - last;
+          if (age > 2 * edge.prewarm.intervalSeconds + 60)
+            throw new Error(`the last pre-warm run was ${Math.round(age)} s ago`);
+        },
+      );
       await check(`${node}: the status page answers the LAN`, async () => {
         const res = await get(edge.statusUrl);
         const text = await res.text();
