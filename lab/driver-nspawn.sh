@@ -4,6 +4,8 @@
 # host's network namespace.
 #   driver-nspawn.sh start <host> <image dir>
 #   driver-nspawn.sh stop <host>
+#   driver-nspawn.sh poweroff <host>   a power cut (KILL); the overlay stays
+#   driver-nspawn.sh poweron <host>    boot again on that overlay
 #   driver-nspawn.sh heal <host>   (start again units that nspawn's cgroups failed)
 set -euo pipefail
 # shellcheck source=lab/lib.sh
@@ -48,8 +50,30 @@ start() {
   # it. Lingering keeps that manager up.
   mkdir -p "$dir/root/var/lib/systemd/linger"
   : >"$dir/root/var/lib/systemd/linger/okome"
-  setsid "$0" supervise "$host" "$dir/root" >"$LAB_RUN/$host.console.log" 2>&1 &
+  boot "$host"
+}
+
+# Boots the host's container on its overlay as it is (a first boot, or a power-on).
+boot() {
+  local host=$1 dir=$LAB_RUN/$1
+  setsid "$0" supervise "$host" "$dir/root" >>"$LAB_RUN/$host.console.log" 2>&1 &
   record_pid "$dir/supervisor.pid" "$!"
+}
+
+# A power cut: everything in the container dies at once. Its init (PID 1 there) is killed, which
+# takes every process of its PID namespace; nspawn then exits, and the supervisor, killed first,
+# does not start it again. The overlay stays.
+poweroff() {
+  local dir=$LAB_RUN/$1 nspawn init
+  recorded_pid_alive "$dir/nspawn.pid" || die "$1 is not running"
+  nspawn=$(recorded_pid "$dir/nspawn.pid")
+  init=$(ps -o pid= --ppid "$nspawn" | head -n1 | tr -d ' ')
+  # KILL, not TERM: the supervisor's TERM would halt the container cleanly.
+  ! recorded_pid_alive "$dir/supervisor.pid" || kill -KILL "$(recorded_pid "$dir/supervisor.pid")"
+  rm -f "$dir/supervisor.pid"
+  [ -z "$init" ] || kill -KILL "$init"
+  stop_recorded "$dir/nspawn.pid" 5
+  rmdir "/run/systemd/nspawn/propagate/$1" 2>/dev/null || true
 }
 
 stop() {
@@ -85,6 +109,8 @@ case "${1:-}" in
   heal) heal "${2:?host}" ;;
   start) start "${2:?host}" "${3:?image dir}" ;;
   stop) stop "${2:?host}" ;;
+  poweroff) poweroff "${2:?host}" ;;
+  poweron) boot "${2:?host}" ;;
   supervise) supervise "${2:?host}" "${3:?root}" ;;
-  *) die "usage: driver-nspawn.sh start <host> <image dir> | stop <host> | heal <host>" ;;
+  *) die "usage: driver-nspawn.sh start <host> <image dir> | stop <host> | poweroff <host> | poweron <host> | heal <host>" ;;
 esac

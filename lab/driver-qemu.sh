@@ -5,6 +5,8 @@
 # L2 segment as the other hosts (VRRP works between them).
 #   driver-qemu.sh start <host> <image dir>
 #   driver-qemu.sh stop <host>
+#   driver-qemu.sh poweroff <host>      a power cut (KILL); the disk stays
+#   driver-qemu.sh poweron <host>       boot again on that disk
 #   driver-qemu.sh accel <image dir>     print kvm or tcg (KVM only if a guest really runs)
 set -euo pipefail
 # shellcheck source=lab/lib.sh
@@ -50,14 +52,22 @@ personalize_disk() {
 }
 
 start() {
-  local host=$1 image=$2 dir=$LAB_RUN/$1 accel cpu mac
+  local host=$1 image=$2 dir=$LAB_RUN/$1
+  mkdir -p "$dir"
+  qemu-img create -q -f qcow2 -F raw -b "$image/disk.raw" "$dir/disk.qcow2"
+  personalize_disk "$host" "$dir"
+  echo "$image" >"$dir/image"
+  boot "$host"
+}
+
+# Boots the host's VM on its disk as it is (a first boot, or a power-on after a power cut).
+boot() {
+  local host=$1 dir=$LAB_RUN/$1 image accel cpu mac
+  image=$(cat "$dir/image")
   accel=$(cat "$LAB_RUN/accel")
   cpu=max
   [ "$accel" = kvm ] && cpu=host
   mac=52:54:00:56:00:${LAB_ADDR[$host]##*.}
-  mkdir -p "$dir"
-  qemu-img create -q -f qcow2 -F raw -b "$image/disk.raw" "$dir/disk.qcow2"
-  personalize_disk "$host" "$dir"
   # One vCPU per VM: under TCG two VMs already fill the machine's two cores.
   ip netns exec "$host" qemu-system-x86_64 -name "$host" -machine q35 -accel "$accel" \
     -cpu "$cpu" -smp 1 -m "$VM_MEMORY" -nodefaults -no-user-config -display none \
@@ -82,9 +92,21 @@ stop() {
   done
 }
 
+# A power cut: the VM dies at once (KILL), its disk stays for poweron.
+poweroff() {
+  local dir=$LAB_RUN/$1 pid
+  recorded_pid_alive "$dir/vm.pid" || die "$1 is not running"
+  pid=$(recorded_pid "$dir/vm.pid")
+  kill -KILL "$pid"
+  while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+  rm -f "$dir/vm.pid"
+}
+
 case "${1:-}" in
   start) start "${2:?host}" "${3:?image dir}" ;;
   stop) stop "${2:?host}" ;;
+  poweroff) poweroff "${2:?host}" ;;
+  poweron) boot "${2:?host}" ;;
   accel) accel "${2:?image dir}" ;;
-  *) die "usage: driver-qemu.sh start <host> <image dir> | stop <host> | accel <image dir>" ;;
+  *) die "usage: driver-qemu.sh start <host> <image dir> | stop <host> | poweroff <host> | poweron <host> | accel <image dir>" ;;
 esac

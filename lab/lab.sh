@@ -4,6 +4,7 @@
 #   lab.sh status
 #   lab.sh ssh edge|model [command...]
 #   lab.sh down
+#   lab.sh power off|on edge|model     a power cut, and a boot on the same disk
 #   lab.sh image                       build (or find) the golden image, print its directory
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -18,7 +19,7 @@ case "$cmd" in
     flock -n "$lock" true || echo "[lab] waiting for another lab up/down to finish" >&2
     exec flock -o "$lock" "$here/$cmd.sh" "$@"
     ;;
-  status | ssh) exec "$here/$cmd.sh" "$@" ;;
+  status | ssh | power) exec "$here/$cmd.sh" "$@" ;;
   image) exec "$here/image/build.sh" "$@" ;;
-  *) echo "usage: lab.sh up [--driver qemu|nspawn] | status | ssh edge|model [cmd...] | down | image" >&2; exit 2 ;;
+  *) echo "usage: lab.sh up [--driver qemu|nspawn] | status | ssh edge|model [cmd...] | power off|on edge|model | down | image" >&2; exit 2 ;;
 esac
