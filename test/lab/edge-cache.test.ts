@@ -348,15 +348,7 @@ describe("EdgeCacheNode on the lab (real pulumi)", function () {
   });
 
   it("validates with the validation suite's edge checks", async () => {
-    const r = await stack.exec([
-      "npx",
-      "tsx",
-      "test/validate/index.ts",
-      "--stack",
-      stack.name,
-      "--only",
-      "edge",
-    ]);
+    const r = await stack.validate("edge");
     assert.equal(r.code, 0, r.output);
     assert.match(r.output, /^28 passed, 0 failed$/m);
   });

@@ -295,15 +295,7 @@ describe("HardenedPi on the lab (real pulumi)", function () {
   });
 
   it("validates with the validation suite's hardening checks", async () => {
-    const r = await stack.exec([
-      "npx",
-      "tsx",
-      path.join(REPO, "test/validate/index.ts"),
-      "--stack",
-      stack.name,
-      "--only",
-      "hardening",
-    ]);
+    const r = await stack.validate("hardening");
     assert.equal(r.code, 0, r.output);
     assert.match(r.output, /^\d+ passed, 0 failed$/m);
   });

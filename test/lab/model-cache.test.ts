@@ -63,7 +63,7 @@ describe("ModelCacheNode on the lab's okome-model (real pulumi)", function () {
     return c;
   };
   const validates = async () => {
-    const r = await stack.exec(["npx", "tsx", "test/validate/index.ts", "--stack", stack.name]);
+    const r = await stack.validate();
     assert.equal(r.code, 0, r.output);
     assert.match(r.output, /^\d+ passed, 0 failed$/m);
     return r;

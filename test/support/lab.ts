@@ -2,11 +2,12 @@
  * The lab as `npm run lab:up` left it (~/.okome/lab/hosts.json), for tests and benches that
  * need its hosts: checked before use, reached over the lab bridge only.
  */
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import { promisify } from "node:util";
 import { LAB_BRIDGE } from "./netns";
 
 export const LAB_HOME = path.join(
@@ -65,19 +66,29 @@ export async function requireLabHost(name: LabHostName): Promise<LabHost> {
   };
 }
 
+/** The system ssh client's argv for `command` on a lab host. */
+function sshArgs(host: LabHost, command: string): string[] {
+  return [
+    "-o", "BatchMode=yes",
+    "-o", `UserKnownHostsFile=${host.knownHostsFile}`,
+    "-o", "StrictHostKeyChecking=yes",
+    "-o", "ConnectTimeout=10",
+    "-i", host.privateKeyPath,
+    `${host.user}@${host.address}`,
+    command,
+  ]; // prettier-ignore
+}
+
 /** Runs a command on a lab host with the system ssh client (independent of the providers' SSH code). */
 export function onHost(host: LabHost, command: string): string {
-  return execFileSync(
-    "ssh",
-    [
-      "-o", "BatchMode=yes",
-      "-o", `UserKnownHostsFile=${host.knownHostsFile}`,
-      "-o", "StrictHostKeyChecking=yes",
-      "-o", "ConnectTimeout=10",
-      "-i", host.privateKeyPath,
-      `${host.user}@${host.address}`,
-      command,
-    ],
-    { encoding: "utf8", timeout: 60_000 },
-  ); // prettier-ignore
+  return execFileSync("ssh", sshArgs(host, command), { encoding: "utf8", timeout: 60_000 });
+}
+
+/** {@link onHost} without blocking the event loop (timers and probes run meanwhile), up to 5 min. */
+export async function onHostAsync(host: LabHost, command: string): Promise<string> {
+  const { stdout } = await promisify(execFile)("ssh", sshArgs(host, command), {
+    encoding: "utf8",
+    timeout: 300_000,
+  });
+  return stdout;
 }

@@ -143,6 +143,13 @@ export class PulumiStack {
     });
   }
 
+  /** The validation suite (test/validate) on this stack, all modules or only `only`'s. */
+  validate(only?: string): Promise<RunResult> {
+    const modules = only === undefined ? [] : ["--only", only];
+    const suite = path.join(REPO, "test/validate/index.ts");
+    return this.exec(["npx", "tsx", suite, "--stack", this.name, ...modules]);
+  }
+
   /** `pulumi <args>` on this stack. */
   run(
     args: readonly string[],
