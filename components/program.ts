@@ -17,6 +17,12 @@ export interface Program extends Omit<StackReading, "issues" | "raw"> {
   readonly stack: StackConfig;
   /** How the program logs in to `host`. */
   readonly connection: (host: HostSpec) => HostConnection;
+  /** How the validation suite logs in to read the nodes (read-only): no secret, paths only. */
+  readonly deployAccess: {
+    readonly user: string;
+    readonly privateKeyPath?: string;
+    readonly knownHostsFile?: string;
+  };
 }
 
 /** Reads the stack config; every bad key at once, before any resource is registered. */
@@ -42,7 +48,12 @@ export function readProgram(): Program {
     hostKey: host.hostKey,
     knownHostsFile: stack.ssh.knownHostsFile,
   });
-  return { ...readings, stack, connection };
+  const deployAccess = {
+    user: stack.ssh.user,
+    privateKeyPath: stack.ssh.privateKeyPath,
+    knownHostsFile: stack.ssh.knownHostsFile,
+  };
+  return { ...readings, stack, connection, deployAccess };
 }
 
 /** The OS baseline of both nodes, with the packages of everything index.ts puts on each. */
@@ -79,12 +90,7 @@ export function osBaseline(program: Program) {
       vip: stack.vip,
       edgeAddress: stack.edge.address,
       modelAddress: stack.model.address,
-      /** How the validation suite logs in to read the nodes (read-only): no secret, paths only. */
-      deployAccess: {
-        user: stack.ssh.user,
-        privateKeyPath: stack.ssh.privateKeyPath,
-        knownHostsFile: stack.ssh.knownHostsFile,
-      },
+      deployAccess: program.deployAccess,
       // The OS baseline of each node, as the validation suite checks it.
       edgeHardening: edgeOs.summary,
       modelHardening: modelOs.summary,

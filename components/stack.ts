@@ -9,6 +9,7 @@ import type { RawStackValues, StackKeyReading } from "./kit";
 import { HARDENED_PI_STACK_KEYS, HardenedPiStackArgs, readHardenedPiStackKeys } from "./hardenedPi";
 import { MODEL_CACHE_STACK_KEYS, ModelCacheSpec, readModelCacheStackKeys } from "./modelCache";
 import { EDGE_CACHE_STACK_KEYS, EdgeCacheStackArgs, readEdgeCacheStackKeys } from "./edgeCache";
+import { VIP_PAIR_STACK_KEYS, VipPairStackArgs, readVipPairStackKeys } from "./vipPair";
 
 /**
  * How a caller reads one stack key (without the namespace): `pulumi.Config` in the program,
@@ -26,6 +27,7 @@ export const STACK_KEYS: readonly string[] = [
   ...HARDENED_PI_STACK_KEYS,
   ...MODEL_CACHE_STACK_KEYS,
   ...EDGE_CACHE_STACK_KEYS,
+  ...VIP_PAIR_STACK_KEYS,
 ];
 
 /** The whole stack config as read, with every problem at once. */
@@ -37,6 +39,8 @@ export interface StackReading {
   readonly modelCache: StackKeyReading<Omit<ModelCacheSpec, "host">>;
   /** The edges' arguments, the same for the edge and the standby edge. */
   readonly edgeCache: StackKeyReading<EdgeCacheStackArgs>;
+  /** The VIP pair's arguments (the hosts are index.ts's). */
+  readonly vipPair: StackKeyReading<VipPairStackArgs>;
   /** Every problem, each named by its full stack key. */
   readonly issues: readonly Issue[];
 }
@@ -47,16 +51,19 @@ export function readStack(read: ConfigReader, context: ValidationContext): Stack
   const hardening = readHardenedPiStackKeys(raw);
   const modelCache = readModelCacheStackKeys(raw);
   const edgeCache = readEdgeCacheStackKeys(raw);
+  const vipPair = readVipPairStackKeys(raw);
   return {
     raw,
     hardening,
     modelCache,
     edgeCache,
+    vipPair,
     issues: [
       ...validateStackConfig(raw, context),
       ...hardening.issues,
       ...modelCache.issues,
       ...edgeCache.issues,
+      ...vipPair.issues,
     ],
   };
 }

@@ -44,6 +44,10 @@ suite "the edge caches on the lab (nspawn): cache lock, privacy, stale and maint
   npx mocha --timeout 900000 test/lab/edge-cache.test.ts
 suite "cache policies, key versions and pre-warm on the lab (nspawn): canary, debug, TTLs, top lists" \
   npx mocha --timeout 900000 test/lab/edge-policies.test.ts
+# keepalived tracks nginx by the file its unit writes here (no proc connector in a container);
+# track_process needs the qemu lab (test/lab/vip-pair.test.ts there, bench/vip-failover.ts).
+suite "the VIP pair on the lab (nspawn): failover, preemption, no flapping, VRRP filter, split brain" \
+  npx mocha --timeout 900000 test/lab/vip-pair.test.ts
 # The README's main command, on the lab already up (it reuses a running lab). Its qemu default
 # deploys the same program that the qemu suites below deploy; nspawn keeps the run in budget.
 suite "the README's main command on the lab stack (nspawn)" \

@@ -107,11 +107,11 @@ MASTER) code=1 ;;
 FAULT) code=2 ;;
 STOP) code=3 ;;
 esac
-# Atomically: the collector reads only *.prom, never this temp file half-written. Prometheus
-# files this instance label as exported_instance unless the scrape honours labels: it has its own.
+# Atomically: the collector reads only *.prom, never this temp file half-written.
 prom=$OKOME_TEXTFILE_DIR/okome_vip.prom
 temps+=("$prom.$$")
-label="{node=\"$node\",instance=\"$name\"}"
+# vrrp_instance, not instance: Prometheus sets instance itself when it scrapes.
+label="{node=\"$node\",vrrp_instance=\"$name\"}"
 cat >"$prom.$$" <<EOF
 # HELP okome_vip_master 1 while this node is the VRRP MASTER (holds the VIP), else 0.
 # TYPE okome_vip_master gauge

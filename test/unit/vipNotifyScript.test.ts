@@ -11,7 +11,7 @@ const NOTIFY = path.join(__dirname, "..", "..", "assets", "scripts", "okome-vip-
 const NODE = "okome-edge";
 const VIP = "10.86.0.18";
 const INSTANCE = "okome_vip";
-const LABEL = `{node="${NODE}",instance="${INSTANCE}"}`;
+const LABEL = `{node="${NODE}",vrrp_instance="${INSTANCE}"}`;
 
 const LOGGER = `#!/usr/bin/env bash
 echo "$*" >>"$OKOME_FAKE_DIR/logger.calls"
@@ -175,7 +175,7 @@ describe("okome-vip-notify", function () {
     assert.deepEqual(journal(), [
       `-t okome-vip -- ${NODE}: none -> MASTER (group okome_group, priority 0, VIP ${VIP})`,
     ]);
-    assert.match(prom(), /^okome_vip_master\{node="okome-edge",instance="okome_group"\} 1$/m);
+    assert.match(prom(), /^okome_vip_master\{node="okome-edge",vrrp_instance="okome_group"\} 1$/m);
   });
 
   it("serialises notifications that run side by side: never a half-written file, each change counted once", async () => {

@@ -4,17 +4,22 @@
  *
  *   npm run validate -- --stack lab [--only model-cache]
  *
- * Each part of the tier is a module (runner.ts: ValidationModule); add the VIP's checks by
- * adding its module to MODULES.
+ * Each part of the tier is a module (runner.ts: ValidationModule), listed in MODULES.
  */
 import { parseArgs } from "node:util";
 import { edgeModule } from "./edge";
 import { hardeningModule } from "./hardening";
 import { modelCacheModule } from "./modelCache";
 import { ValidationModule, runModules, summary } from "./runner";
+import { vipModule } from "./vip";
 import { readStackOutputs } from "./stackOutputs";
 
-const MODULES: readonly ValidationModule[] = [hardeningModule, modelCacheModule, edgeModule];
+const MODULES: readonly ValidationModule[] = [
+  hardeningModule,
+  modelCacheModule,
+  edgeModule,
+  vipModule,
+];
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -33,8 +38,15 @@ async function main(): Promise<number> {
     );
     return 2;
   }
-  const modules = values.only ? MODULES.filter((m) => values.only!.includes(m.name)) : MODULES;
   const outputs = await readStackOutputs(values.stack);
+  const deployed = (m: ValidationModule) => m.deployedBy === undefined || m.deployedBy in outputs;
+  for (const m of MODULES.filter((m) => !values.only && !deployed(m)))
+    console.log(
+      `---- ${m.name}: not deployed by this stack (no ${m.deployedBy} output), not checked`,
+    );
+  const modules = values.only
+    ? MODULES.filter((m) => values.only!.includes(m.name))
+    : MODULES.filter(deployed);
   const results = await runModules(modules, outputs, (line) => console.log(line));
   console.log(summary(results));
   return results.every((r) => r.ok) ? 0 : 1;
