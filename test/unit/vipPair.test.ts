@@ -152,16 +152,25 @@ describe("VipPair stack keys", () => {
     assert.equal(args.nginxTracking, "file");
   });
 
-  it("names the full stack key of each problem, the VIP outside the LAN included", () => {
+  it("names the full stack key of each problem of the pair's own keys", () => {
     const { issues } = readVipPairStackKeys({
       ...raw,
-      vip: "10.86.1.18",
       vipRouterId: "0",
       vipNginxTracking: "poll",
+      vipInterface: "eth0; rm",
     });
     assert.deepEqual(
       issues.map((i) => i.path),
-      ["okome-cache:vipNginxTracking", "okome-cache:vip", "okome-cache:vipRouterId"],
+      ["okome-cache:vipNginxTracking", "okome-cache:vipInterface", "okome-cache:vipRouterId"],
+    );
+  });
+
+  it("holds no stack to the pair's address rules: only a program that builds a pair is", () => {
+    const { issues } = readVipPairStackKeys({ ...raw, vip: "10.86.1.18" });
+    assert.deepEqual(issues, []);
+    assert.deepEqual(
+      validateVipPairArgs({ ...lab, vip: "10.86.1.18" }).map((i) => i.path),
+      ["vip"],
     );
   });
 });
