@@ -1,3 +1,4 @@
+import * as path from "node:path";
 import type { HostCommands } from "../kit";
 import { VipPairSpec, resolveVipPairArgs } from "./args";
 import { VIP_PAIR_PATHS, VIP_PAIR_UNITS, VRRP_FILTER_TABLE, VRRP_INSTANCE } from "./paths";
@@ -17,7 +18,7 @@ export function vipNodeCommands(spec: VipPairSpec) {
   // keepalived reads the drop-in's file at once: it must say how nginx is now.
   const nginxState =
     r.nginxTracking === "file"
-      ? `mkdir -p ${downFile.replace(/\/[^/]+$/, "")} && ` +
+      ? `mkdir -p ${path.posix.dirname(downFile)} && ` +
         `if systemctl is-active --quiet nginx; then echo 0; else echo 1; fi > ${downFile} && `
       : "";
   const metrics = `${VIP_PAIR_PATHS.textfileDir}/okome_vip.prom`;
