@@ -7,7 +7,7 @@ packages=(
   openssh-client
   openssh-server # providers/ tests start their own sshd on 127.0.0.1 (never the system one)
   shellcheck
-  iproute2       # the model cache's host scripts check bind addresses with `ip` (test/unit/redisScripts)
+  iproute2       # `ip` for the model cache's host scripts (test/unit/redisScripts); `tc` netem (vip-pair)
   # create-golden-image.sh and its test (test/lab/golden-image.test.ts): loop-backed cards
   fdisk parted e2fsprogs util-linux
   dosfstools mtools # the card's FAT boot partition, written without mounting (this kernel has no vfat)
@@ -17,6 +17,7 @@ packages=(
   wireguard-tools iputils-ping
   curl # test/lab/edge-cache.test.ts: clients in lab netns (rate limits, the status page)
   wrk  # bench/edge-hit.sh: HIT throughput and latency of the edge
+  python3 # test/lab/tools/vrrp-advert.py: a stranger's VRRP adverts (test/lab/vip-pair.test.ts)
 )
 
 missing=()
