@@ -11,10 +11,14 @@ _okome_prepend_path() {
   esac
 }
 
-# Where the official installer puts pulumi and its plugins. Said outright because pulumi
-# would take the passwd entry's home, not $HOME, and look for plugins elsewhere.
-export PULUMI_HOME="${PULUMI_HOME:-$HOME/.pulumi}"
-_okome_prepend_path "$PULUMI_HOME/bin"
+# The Pulumi toolchain scripts/bootstrap-pulumi.sh picked: links to an official pulumi and
+# language host when they are new enough, else to our builds. First on PATH, so a person's own
+# pulumi elsewhere on PATH (maybe older) is not what the project runs.
+_okome_prepend_path "$OKOME_HOME/toolchain/bin"
+# The project's own PULUMI_HOME: its plugin cache (the command provider, real or our stand-in),
+# workspaces and logs, apart from a person's ~/.pulumi, which the project never writes. Said
+# outright because pulumi would take the passwd entry's home, not $HOME.
+export PULUMI_HOME="$OKOME_HOME/pulumi-home"
 
 # The project needs Node >= 22; scripts/bootstrap-node.sh installs it here
 # only when the system node is older.
