@@ -149,11 +149,15 @@ describe("README prod procedure from a fresh clone (throw-away HOME, empty netns
       fs.realpathSync(path.join(REPO, "node_modules")),
       path.join(clone, "node_modules"),
     );
-    // The installed Pulumi CLI and plugins; workspaces and credentials stay in this HOME.
-    const pulumiHome = process.env.PULUMI_HOME ?? path.join(os.homedir(), ".pulumi");
-    fs.mkdirSync(path.join(home, ".pulumi"), { recursive: true });
-    for (const dir of ["bin", "plugins"])
-      fs.symlinkSync(path.join(pulumiHome, dir), path.join(home, ".pulumi", dir));
+    // The toolchain scripts/bootstrap-pulumi.sh picked and the project's plugins; workspaces and
+    // logs stay in this HOME.
+    const okomeHome = process.env.OKOME_HOME ?? path.join(os.homedir(), ".okome");
+    fs.mkdirSync(path.join(home, ".okome", "pulumi-home"), { recursive: true });
+    fs.symlinkSync(path.join(okomeHome, "toolchain"), path.join(home, ".okome", "toolchain"));
+    fs.symlinkSync(
+      path.join(okomeHome, "pulumi-home", "plugins"),
+      path.join(home, ".okome", "pulumi-home", "plugins"),
+    );
 
     newKeyPair(OTHER_KEY.replace("~", home));
     // Host keys as a Pi's `ssh-keygen -lf` would show them: .pub lines, comment included.
@@ -251,7 +255,8 @@ describe("README prod procedure from a fresh clone (throw-away HOME, empty netns
       },
       {
         name: "no pulumi on PATH",
-        breakIt: "PATH=$(tr : '\\n' <<<\"$PATH\" | grep -v '/\\.pulumi/bin$' | paste -sd:)",
+        breakIt:
+          "PATH=$(tr : '\\n' <<<\"$PATH\" | grep -v '/\\.okome/toolchain/bin$' | paste -sd:)",
         expect: [
           /^FAIL {2}pulumi is not on PATH$/m,
           /^FAIL {2}pulumi-language-nodejs is not on PATH$/m,
