@@ -17,9 +17,10 @@
 # OKOME_TOOLCHAIN_PREBUILT=<dir> names another toolchain's build dir ($OKOME_HOME/toolchain/build):
 # stand-ins there whose stamp matches are copied instead of built (the tests use it).
 #
-# Our CLI is v3.274.1 and package.json pins @pulumi/pulumi at that same version: the module
-# proxy serves no source for pkg/v3 v3.275.0 or v3.276.0 (docs/DECISIONS.md). An official CLI may
-# be newer. Pulumi's language host and the command provider modules are not served at all,
+# Our CLI is v3.274.1 although package.json uses @pulumi/pulumi 3.276.0: the module proxy serves
+# no source for pkg/v3 v3.275.0 or v3.276.0, and the npm registry has no @pulumi/pulumi between
+# 3.270.0 and 3.276.0, so the two cannot be the same version (docs/DECISIONS.md). An official CLI
+# may be newer. Pulumi's language host and the command provider modules are not served at all,
 # hence our own implementations in scripts/toolchain/cmd.
 #
 # A second run with nothing changed only checks a stamp and takes seconds.
@@ -208,7 +209,8 @@ elif msg="$(timeout 60 "$bin/pulumi" plugin install resource command "$COMMAND_P
   --reinstall </dev/null 2>&1)" && [ -x "$plugin_bin" ] && ! is_standin; then
   command_said="real command $COMMAND_PLUGIN_VERSION, installed now in $PULUMI_HOME/plugins"
 else
-  log "the real command plugin $COMMAND_PLUGIN_VERSION cannot be installed ($(tail -n 1 <<<"${msg:-}" | cut -c1-160)); using okome's stand-in"
+  reason="$(tail -n 1 <<<"${msg:-}" | cut -c1-160)"
+  log "the real command plugin $COMMAND_PLUGIN_VERSION cannot be installed${reason:+ ($reason)}; using okome's stand-in"
   standin pulumi-resource-command
   if ! cmp -s "$build/pulumi-resource-command" "$plugin_bin"; then
     rm -rf "$plugin_dir"
