@@ -18,6 +18,7 @@ packages=(
   curl # test/lab/edge-cache.test.ts: clients in lab netns (rate limits, the status page)
   wrk  # bench/edge-hit.sh: HIT throughput and latency of the edge
   python3 # test/lab/tools/vrrp-advert.py: a stranger's VRRP adverts (test/lab/vip-pair.test.ts)
+  prometheus # promtool: test/unit/prometheusConfig.test.ts checks assets/prometheus (the daemon stays off)
 )
 
 missing=()
@@ -39,3 +40,7 @@ if [[ ! -e $policy ]]; then
 fi
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Only promtool is wanted from prometheus: its postinst enables the daemon for the next boot.
+if [[ " ${missing[*]} " == *" prometheus "* ]]; then
+  systemctl disable --now prometheus >/dev/null 2>&1 || true
+fi

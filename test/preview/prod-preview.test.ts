@@ -18,6 +18,7 @@ import { EmptyNetns } from "../support/netns";
 import { PulumiStack, REPO, RunResult } from "../support/pulumiStack";
 import { sshEvents } from "../support/sshLog";
 import { newKeyPair } from "../support/keys";
+import { PREVIEW_WORKFLOW, previewCommand } from "../support/previewWorkflow";
 
 const PROD_SETTINGS = path.join(REPO, "Pulumi.prod.yaml");
 const MISSING_KEY = "/nonexistent/okome-ci-runner/okome_deploy";
@@ -144,6 +145,23 @@ describe("prod stack: pulumi preview opens no SSH (as PR CI runs it)", function 
     assert.match(text.output, /^\s+modelCacheMaxmemory\s+: "4gb"$/m);
     assert.match(text.output, /^\s+modelCacheAddress\s+: "192\.168\.86\.19"$/m);
     assert.equal(text.sshLog, "");
+  });
+
+  it("the PR workflow's own preview command (.github/workflows/preview.yml) shows the diff", async () => {
+    const stack = await prodStack();
+    // Exactly the workflow's words, on this copy of prod instead of prod itself.
+    const command = previewCommand();
+    const at = command.indexOf("prod");
+    assert.equal(command[at - 1], "-s", `${PREVIEW_WORKFLOW}: -s prod in ${command.join(" ")}`);
+    const r = await stack.exec(command.map((word, i) => (i === at ? stack.name : word)));
+    ok(r);
+    assert.equal(r.sshLog, "", "no SSH attempt, connection or command");
+    assert.match(r.output, new RegExp(`Previewing update \\(${stack.name}\\)`));
+    // --diff prints every planned input: the connections go to prod's two Pis.
+    for (const address of ["192.168.86.19", "192.168.86.20"])
+      assert.match(r.output, new RegExp(`^ +address +: "${address.replace(/\./g, "\\.")}"$`, "m"));
+    assert.match(r.output, /^Resources:\n +\+ \d+ to create$/m);
+    assert.ok(!r.output.includes("\u001b["), "no colour codes in the PR comment");
   });
 
   it("with the passwords in state, as in the real prod state, preview shows redis.conf with the prod values", async () => {
