@@ -1,6 +1,7 @@
 import { osBaseline, readProgram } from "./components/program";
 import { ModelCacheNode } from "./components/ModelCacheNode";
 import { EdgeCacheNode } from "./components/EdgeCacheNode";
+import { VipPair } from "./components/VipPair";
 import type { HostSpec } from "./components/config";
 import type { HardenedPi } from "./components/HardenedPi";
 
@@ -30,6 +31,12 @@ const edgeCache = edge("edge-cache", stack.edge, edgeOs);
 // The model node also runs the standby edge, where the VIP goes when the edge fails. It warms
 // what the edge's clients ask for, from the edge's published top list.
 const standbyEdge = edge("standby-edge", stack.model, modelOs, stack.edge.address);
+// The VIP on the edge, with the standby edge as backup: each node joins once its edge answers.
+const vipPair = new VipPair("vip", {
+  ...program.vipPair.args,
+  master: { host: stack.edge, connection: connection(stack.edge), after: [edgeCache] },
+  backup: { host: stack.model, connection: connection(stack.model), after: [standbyEdge] },
+});
 
 export const {
   environment,
@@ -47,6 +54,8 @@ export const {
 // Each edge as the validation suite checks it: URLs, limits, the health probe.
 export const edgeCacheNode = edgeCache.summary;
 export const standbyEdgeNode = standbyEdge.summary;
+// The pair as the validation suite checks it: the VIP, both nodes, the metrics file.
+export const vipPairSummary = vipPair.summary;
 
 // What the orchestrator needs to reach the model cache, and what the validation suite checks.
 export const modelCacheAddress = modelCache.address;

@@ -11,6 +11,7 @@ import { assertNoIssues } from "../common/issues";
 import { HardenedPi } from "./HardenedPi";
 import { modelCachePackages } from "./modelCache";
 import { edgeCachePackages } from "./edgeCache";
+import { vipPairPackages } from "./vipPair";
 import type { HostConnection } from "../providers";
 
 export interface Program extends Omit<StackReading, "issues" | "raw"> {
@@ -67,11 +68,12 @@ export function osBaseline(program: Program) {
       sshUser: stack.ssh.user,
       packages: [...(hardening.args.packages ?? []), ...packages],
     });
-  const edgeOs = hardenedPi("edge", stack.edge, edgeCachePackages());
+  const edgeOs = hardenedPi("edge", stack.edge, [...edgeCachePackages(), ...vipPairPackages()]);
   // The model node also runs the standby edge, where the VIP goes when the edge fails.
   const modelOs = hardenedPi("model", stack.model, [
     ...modelCachePackages({ ...program.modelCache.args, host: stack.model }),
     ...edgeCachePackages(),
+    ...vipPairPackages(),
   ]);
   const perHost = (field: "pendingReboots" | "skipped") =>
     pulumi

@@ -28,6 +28,11 @@ export interface EdgeCheck {
   readonly path: string;
   /** Seconds between checks: keepalived polls whole seconds at best. */
   readonly intervalSeconds: number;
+  /**
+   * Seconds a check may take (curl's --max-time and keepalived's timeout). A slow start of curl
+   * under load must not read as a dead edge: a killed nginx is track_process's job, at once.
+   */
+  readonly timeoutSeconds: number;
   /** Failed checks in a row before the node gives up the VIP (FAULT). */
   readonly fall: number;
   /** Good checks in a row before it may hold the VIP again. */
@@ -90,7 +95,18 @@ export const VIP_PAIR_DEFAULTS = {
   advertIntervalSeconds: 0.1,
   /** A minute of health before the edge takes the VIP back: one flip back, never a flap. */
   preemptDelaySeconds: 60,
-  edgeCheck: { port: 80, path: "/__okome/health", intervalSeconds: 1, fall: 2, rise: 2 },
+  /**
+   * A backstop for an nginx that runs but does not answer: every 2 s, 2 s to answer. With 1 s, a
+   * curl slowed by CPU load timed out and moved the VIP (measured on the qemu lab).
+   */
+  edgeCheck: {
+    port: 80,
+    path: "/__okome/health",
+    intervalSeconds: 2,
+    timeoutSeconds: 2,
+    fall: 2,
+    rise: 2,
+  },
   nginxTracking: "process",
   gratuitousArp: {
     masterDelaySeconds: 1,

@@ -12,5 +12,6 @@ export {
 export type { VipNodeFiles, VipNodeSetRole, VipRole } from "./render";
 export { renderVipNode } from "./render";
 export { vipNodeCommands } from "./commands";
+export { vipPairPackages } from "./packages";
 export type { VipPairStackArgs } from "./stackKeys";
 export { VIP_PAIR_STACK_KEYS, readVipPairStackKeys, vipPairStackSchema } from "./stackKeys";

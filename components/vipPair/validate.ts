@@ -79,6 +79,7 @@ export function validateVipPairArgs(spec: VipPairSpec): Issue[] {
   if (!isPort(c.port)) add("edgeCheck.port", `must be an integer from 1 to 65535, got ${c.port}`);
   if (!URL_PATH.test(c.path)) add("edgeCheck.path", `must be a URL path, got "${c.path}"`);
   integer("edgeCheck.intervalSeconds", c.intervalSeconds, 1, 60);
+  integer("edgeCheck.timeoutSeconds", c.timeoutSeconds, 1, 60);
   integer("edgeCheck.fall", c.fall, 1, 100);
   integer("edgeCheck.rise", c.rise, 1, 100);
   if (!NGINX_TRACKING.includes(r.nginxTracking))

@@ -13,7 +13,16 @@ import { LabHost, onHostAsync, requireLabHost } from "../support/lab";
 import { LabClientNetns } from "../support/netns";
 import { PulumiStack, REPO, RunResult } from "../support/pulumiStack";
 import { sh, sleep } from "./edgeLab";
-import { KILL_NGINX, VIP, VipWatch, failoverWindow, holders, labPower, whoAnswers } from "./vipLab";
+import {
+  KILL_NGINX,
+  VIP,
+  VipWatch,
+  failoverWindow,
+  holders,
+  labPower,
+  slowEdgeLink,
+  whoAnswers,
+} from "./vipLab";
 
 /** Short, so the recovery test waits for it within the test's time. */
 const PREEMPT_DELAY = 15;
@@ -104,8 +113,7 @@ describe("VipPair on the lab (real pulumi)", function () {
 
   it("no flapping: 60 s of CPU stress on the master and a slow link to it cause no transition", async () => {
     const before = [transitions(edge), transitions(model)];
-    const link = "okv-edge";
-    spawnSync("tc", ["qdisc", "add", "dev", link, "root", "netem", "delay", "20ms", "10ms"]);
+    const link = await slowEdgeLink(edge);
     const watch = new VipWatch(100);
     try {
       // A busy loop per core of the machine (a VM has one, a container shares the machine's two), 60 s.
@@ -115,9 +123,10 @@ describe("VipPair on the lab (real pulumi)", function () {
         "for i in 1 2; do timeout 60 sh -c 'while :; do :; done' & done; wait",
       );
     } finally {
-      spawnSync("tc", ["qdisc", "del", "dev", link, "root"]);
+      await link.undo();
       await watch.stop();
     }
+    console.log(`      60 s of stress with ${link.what} (${driver})`);
     assert.deepEqual([transitions(edge), transitions(model)], before, "transitions");
     assert.deepEqual(holders(watch.samples), [edge.name]);
   });

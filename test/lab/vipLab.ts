@@ -6,6 +6,7 @@ import { execFile } from "node:child_process";
 import * as http from "node:http";
 import * as path from "node:path";
 import { promisify } from "node:util";
+import { LabHost, onHostAsync } from "../support/lab";
 
 export const VIP = "10.86.0.18";
 
@@ -110,4 +111,44 @@ export function holders(samples: readonly Sample[]): string[] {
 export async function labPower(action: "off" | "on", host: "edge" | "model"): Promise<void> {
   const lab = path.join(__dirname, "../../lab/lab.sh");
   await promisify(execFile)("bash", [lab, "power", action, host], { timeout: 900_000 });
+}
+
+/** A slowed link to a lab host, and how to undo it. */
+export interface SlowLink {
+  /** What was applied, for the test's output. */
+  readonly what: string;
+  undo(): Promise<void>;
+}
+
+/**
+ * Slows the edge's link. On qemu the guest's own kernel delays its packets (netem, 20 ± 10 ms).
+ * A container shares this machine's kernel, which has no sch_netem: there the host side of its
+ * link is cut to 256 kbit/s (tbf), the slowest link this kernel can build. Fails when tc does.
+ */
+export async function slowEdgeLink(edge: LabHost): Promise<SlowLink> {
+  if (edge.driver === "qemu") {
+    await onHostAsync(edge, "sudo -n tc qdisc add dev eth0 root netem delay 20ms 10ms");
+    return {
+      what: "netem 20 ± 10 ms in the edge VM",
+      undo: async () => void (await onHostAsync(edge, "sudo -n tc qdisc del dev eth0 root")),
+    };
+  }
+  const tc = (...args: string[]) => promisify(execFile)("tc", ["qdisc", ...args]);
+  await tc(
+    "add",
+    "dev",
+    "okv-edge",
+    "root",
+    "tbf",
+    "rate",
+    "256kbit",
+    "burst",
+    "1600",
+    "latency",
+    "100ms",
+  );
+  return {
+    what: "tbf 256 kbit/s on the edge's lab link",
+    undo: async () => void (await tc("del", "dev", "okv-edge", "root")),
+  };
 }

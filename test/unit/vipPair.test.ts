@@ -61,7 +61,12 @@ describe("VipPair rendering (components/vipPair)", () => {
     assert.match(conf, /vrrp_track_process okome_nginx \{\n\s+process nginx/);
     assert.match(
       conf,
-      /curl -fsS --max-time 1 -o \/dev\/null http:\/\/127\.0\.0\.1:80\/__okome\/health/,
+      /curl -fsS --max-time 2 -o \/dev\/null http:\/\/127\.0\.0\.1:80\/__okome\/health/,
+    );
+    assert.match(
+      conf,
+      /^\s+interval 2\n\s+timeout 2\n/m,
+      "a slow curl under load is not a dead edge",
     );
     assert.doesNotMatch(conf, /upstream|8000/, "never the orchestrator's health");
     for (const weight of conf.matchAll(/weight (-?\d+)/g)) assert.equal(weight[1], "0");

@@ -12,11 +12,6 @@ export type Check = (name: string, probe: () => Promise<void>) => Promise<void>;
 export interface ValidationModule {
   /** Prefix of every check line, e.g. `model-cache`. */
   readonly name: string;
-  /**
-   * The output that says the stack deploys this part. A stack without it (a program that does
-   * not deploy the part yet) gets one line saying so and no checks, unless `--only` asks for it.
-   */
-  readonly deployedBy?: string;
   run(outputs: StackOutputs, check: Check): Promise<void>;
 }
 

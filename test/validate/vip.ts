@@ -30,8 +30,6 @@ const STATES = ["BACKUP", "MASTER", "FAULT", "STOP"];
  */
 export const vipModule: ValidationModule = {
   name: "vip",
-  // index.ts does not deploy the pair yet (issue 13): the VIP fixture and its stacks do.
-  deployedBy: VIP_OUTPUTS.pair,
   async run(outputs, check) {
     const access = accessOutput(outputs, VIP_OUTPUTS.access);
     const pair = objectOutput<Pair>(outputs, VIP_OUTPUTS.pair, [
