@@ -2,6 +2,7 @@ import { osBaseline, readProgram } from "./components/program";
 import { ModelCacheNode } from "./components/ModelCacheNode";
 import { EdgeCacheNode } from "./components/EdgeCacheNode";
 import { VipPair } from "./components/VipPair";
+import { OpsTools } from "./components/OpsTools";
 import type { HostSpec } from "./components/config";
 import type { HardenedPi } from "./components/HardenedPi";
 
@@ -37,6 +38,22 @@ const vipPair = new VipPair("vip", {
   master: { host: stack.edge, connection: connection(stack.edge), after: [edgeCache] },
   backup: { host: stack.model, connection: connection(stack.model), after: [standbyEdge] },
 });
+// okome-validate and okome-chaos on both nodes, once the pair they check is up. The health keys
+// are read as the application user: the monitor reads no keys.
+const opsTools = new OpsTools("ops", {
+  ...program.opsTools.args,
+  vip: stack.vip,
+  orchestrator: stack.orchestrator,
+  edge: { host: stack.edge, connection: connection(stack.edge), after: [vipPair] },
+  model: { host: stack.model, connection: connection(stack.model), after: [vipPair] },
+  redis: {
+    port: modelCache.port,
+    monitorUser: modelCache.monitorUsername,
+    monitorPassword: modelCache.monitorPassword,
+    keysUser: modelCache.username,
+    keysPassword: modelCache.password,
+  },
+});
 
 export const {
   environment,
@@ -56,6 +73,8 @@ export const edgeCacheNode = edgeCache.summary;
 export const standbyEdgeNode = standbyEdge.summary;
 // The pair as the validation suite checks it: the VIP, both nodes, the metrics file.
 export const vipPairSummary = vipPair.summary;
+// Where the operator's tools are and whether chaos drills may run (off unless chaosEnabled).
+export const opsToolsSummary = opsTools.summary;
 
 // What the orchestrator needs to reach the model cache, and what the validation suite checks.
 export const modelCacheAddress = modelCache.address;

@@ -10,6 +10,7 @@ import { HARDENED_PI_STACK_KEYS, HardenedPiStackArgs, readHardenedPiStackKeys } 
 import { MODEL_CACHE_STACK_KEYS, ModelCacheSpec, readModelCacheStackKeys } from "./modelCache";
 import { EDGE_CACHE_STACK_KEYS, EdgeCacheStackArgs, readEdgeCacheStackKeys } from "./edgeCache";
 import { VIP_PAIR_STACK_KEYS, VipPairStackArgs, readVipPairStackKeys } from "./vipPair";
+import { OPS_TOOLS_STACK_KEYS, OpsToolsStackArgs, readOpsToolsStackKeys } from "./opsTools";
 
 /**
  * How a caller reads one stack key (without the namespace): `pulumi.Config` in the program,
@@ -28,6 +29,7 @@ export const STACK_KEYS: readonly string[] = [
   ...MODEL_CACHE_STACK_KEYS,
   ...EDGE_CACHE_STACK_KEYS,
   ...VIP_PAIR_STACK_KEYS,
+  ...OPS_TOOLS_STACK_KEYS,
 ];
 
 /** The whole stack config as read, with every problem at once. */
@@ -41,6 +43,8 @@ export interface StackReading {
   readonly edgeCache: StackKeyReading<EdgeCacheStackArgs>;
   /** The VIP pair's arguments (the hosts are index.ts's). */
   readonly vipPair: StackKeyReading<VipPairStackArgs>;
+  /** The operator tools' arguments (whether chaos drills may run). */
+  readonly opsTools: StackKeyReading<OpsToolsStackArgs>;
   /** Every problem, each named by its full stack key. */
   readonly issues: readonly Issue[];
 }
@@ -52,18 +56,30 @@ export function readStack(read: ConfigReader, context: ValidationContext): Stack
   const modelCache = readModelCacheStackKeys(raw);
   const edgeCache = readEdgeCacheStackKeys(raw);
   const vipPair = readVipPairStackKeys(raw);
+  // The tools check the exporters on the ports the other components' keys chose.
+  const opsToolsKeys = readOpsToolsStackKeys(raw);
+  const opsTools = {
+    ...opsToolsKeys,
+    args: {
+      ...opsToolsKeys.args,
+      nodeExporterPort: hardening.args.nodeExporterPort,
+      redisExporterPort: modelCache.args.exporterPort,
+    },
+  };
   return {
     raw,
     hardening,
     modelCache,
     edgeCache,
     vipPair,
+    opsTools,
     issues: [
       ...validateStackConfig(raw, context),
       ...hardening.issues,
       ...modelCache.issues,
       ...edgeCache.issues,
       ...vipPair.issues,
+      ...opsTools.issues,
     ],
   };
 }
