@@ -1,0 +1,260 @@
+/**
+ * Chaos drills on the lab (issue 14): the real `pulumi` deploys the whole index.ts on a throw-away
+ * stack (Pulumi.lab.yaml: chaosEnabled true), then each okome-chaos scenario runs on its node
+ * while this process sends 50 requests a second through the VIP. Per scenario it prints a row:
+ * requests, failed, STALE, maintenance, recovery, and whether the Redis marker keys and the edge's
+ * cache files survived; it fails when a row goes past its bounds in docs/CHAOS.md. Needs
+ * `npm run lab:up`; without the lab every test fails, none is skipped.
+ */
+import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as http from "node:http";
+import * as path from "node:path";
+import Redis from "ioredis";
+import { LabHost, onHostAsync, requireLabHost } from "../support/lab";
+import { PulumiStack, REPO, RunResult } from "../support/pulumiStack";
+import { mock, sh, sleep } from "./edgeLab";
+import { VIP, whoAnswers } from "./vipLab";
+
+/** Short, so vip-failover and nginx-stop recover within their rows. */
+const PREEMPT_DELAY = 15;
+const RATE = 50;
+/** After the undo, how long the load keeps running to see the recovery. */
+const SETTLE_MS = 25_000;
+const MARKERS = 50;
+const CACHE_DIR = "/var/cache/nginx/okome";
+
+/** A row of docs/CHAOS.md's bounds table. */
+interface Bounds {
+  readonly scenario: string;
+  readonly node: "edge" | "model" | "both";
+  readonly durationSeconds: number;
+  readonly failedMaxPercent: number;
+  readonly staleMin: number;
+  readonly recoveryMaxSeconds: number;
+  readonly keysSurvive: boolean;
+  readonly cacheSurvives: boolean;
+}
+
+/** The rows after the `chaos-bounds` marker, by column name. */
+function readBounds(): Bounds[] {
+  const doc = fs.readFileSync(path.join(REPO, "docs", "CHAOS.md"), "utf8");
+  const table = doc
+    .split("<!-- chaos-bounds")[1]
+    .split("\n")
+    .filter((l) => l.startsWith("|"));
+  const cells = (line: string) =>
+    line
+      .split("|")
+      .slice(1, -1)
+      .map((c) => c.trim());
+  const head = cells(table[0]);
+  return table.slice(2).map((line) => {
+    const row = Object.fromEntries(cells(line).map((c, i) => [head[i], c]));
+    return {
+      scenario: row.scenario,
+      node: row.node as Bounds["node"],
+      durationSeconds: Number(row["duration s"]),
+      failedMaxPercent: Number(row["failed max %"]),
+      staleMin: Number(row["stale min"]),
+      recoveryMaxSeconds: Number(row["recovery max s"]),
+      keysSurvive: row["keys survive"] === "yes",
+      cacheSurvives: row["cache survives"] === "yes",
+    };
+  });
+}
+
+/** One request of the load: when it was sent, how it ended, who answered. */
+interface Shot {
+  readonly at: number;
+  status?: number;
+  cache?: string;
+  node?: string;
+  retryAfter?: boolean;
+}
+
+/** 60% cacheable assets (stale after 2 s), 20% the cacheable API, 20% never cached. */
+function nextPath(i: number): string {
+  const kind = i % 10;
+  if (kind < 6) return `/assets/chaos-${i % 20}.js?maxAge=2`;
+  return kind < 8 ? "/api/models" : "/session";
+}
+
+/** Steady traffic through the VIP, each request on its own connection, kept in order sent. */
+class Load {
+  readonly shots: Shot[] = [];
+  private readonly pending = new Set<Promise<void>>();
+  private readonly timer: NodeJS.Timeout;
+  private sent = 0;
+
+  constructor() {
+    this.timer = setInterval(() => this.fire(), 1000 / RATE);
+  }
+
+  private fire(): void {
+    const shot: Shot = { at: Date.now() };
+    this.shots.push(shot);
+    const done = new Promise<void>((resolve) => {
+      const req = http.get(
+        `http://${VIP}${nextPath(this.sent++)}`,
+        { agent: false, timeout: 5000 },
+        (res) => {
+          res.resume();
+          shot.status = res.statusCode;
+          shot.cache = String(res.headers["x-cache-status"] ?? "");
+          shot.node = String(res.headers["x-okome-node"] ?? "");
+          shot.retryAfter = res.headers["retry-after"] !== undefined;
+          res.on("end", resolve);
+        },
+      );
+      req.on("timeout", () => req.destroy());
+      req.on("error", () => {
+        shot.status = 0;
+        resolve();
+      });
+    });
+    this.pending.add(done);
+    void done.then(() => this.pending.delete(done));
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await Promise.all(this.pending);
+  }
+}
+
+/** No answer, or a 5xx that is not the maintenance page. */
+const failed = (s: Shot) =>
+  s.status === 0 || (s.status! >= 500 && !(s.status === 503 && s.retryAfter));
+
+describe("Chaos drills on the lab (real pulumi, load through the VIP)", function () {
+  this.timeout(1_800_000);
+  let edge: LabHost;
+  let model: LabHost;
+  let stack: PulumiStack;
+  let redis: Redis;
+  const ok = (r: RunResult) => assert.equal(r.code, 0, r.output);
+  const rows: string[] = [];
+  const cacheFiles = (host: LabHost) =>
+    sh(host, `sudo -n find ${CACHE_DIR} -type f`).split("\n").filter(Boolean);
+
+  before(async () => {
+    edge = await requireLabHost("okome-edge");
+    model = await requireLabHost("okome-model");
+    await mock("/__mock/control", { mode: "ok" });
+    stack = await PulumiStack.create({
+      prefix: "chaos",
+      passphrase: "okome-chaos-lab-test",
+      settingsFrom: path.join(REPO, "Pulumi.lab.yaml"),
+    });
+    ok(await stack.run(["config", "set", "vipPreemptDelaySeconds", String(PREEMPT_DELAY)]));
+  });
+  after(async () => {
+    redis?.disconnect();
+    console.log(
+      ["", "scenario | sent | failed | stale | maint | recovery s | keys | cache", ...rows].join(
+        "\n",
+      ),
+    );
+    if (!stack) return;
+    const d = await stack.dispose();
+    assert.equal(d.code, 0, `destroy failed:\n${d.output}`);
+  });
+
+  it("up deploys the tier with chaos enabled on both nodes, and okome-validate passes there", async () => {
+    ok(await stack.run(["up", "--yes", "--skip-preview"]));
+    const out = await stack.outputs();
+    assert.equal((out.opsToolsSummary as { chaosEnabled: boolean }).chaosEnabled, true);
+    for (const host of [edge, model]) {
+      sh(host, "test -e /etc/okome/CHAOS_ENABLE");
+      await onHostAsync(host, "sudo -n okome-validate");
+    }
+    redis = new Redis({
+      host: String(out.modelCacheAddress),
+      port: Number(out.modelCachePort),
+      username: String(out.modelCacheUser),
+      password: String(out.modelCachePassword),
+      maxRetriesPerRequest: 1,
+      lazyConnect: true,
+    });
+    await redis.connect();
+  });
+
+  for (const bounds of readBounds())
+    it(`${bounds.scenario}: within its row of docs/CHAOS.md`, async () => {
+      const hosts = { edge: [edge], model: [model], both: [edge, model] }[bounds.node];
+      // Warm, with the VIP on the edge and nothing left active by an earlier drill.
+      assert.equal(await whoAnswers(2000), edge.name, "the VIP answers from the edge before");
+      for (let i = 0; i < 20; i++) await fetch(`http://${VIP}${nextPath(i * 10)}`);
+      const markers = Array.from(
+        { length: MARKERS },
+        (_, i) => `okome:chaos:${bounds.scenario}:${i}`,
+      );
+      for (const key of markers) await redis.set(key, "1", "EX", 3600);
+      const cachedBefore = cacheFiles(edge);
+
+      const load = new Load();
+      await sleep(3000);
+      await Promise.all(
+        hosts.map((host) =>
+          onHostAsync(
+            host,
+            `sudo -n okome-chaos --duration ${bounds.durationSeconds} ${bounds.scenario}`,
+          ),
+        ),
+      );
+      // The timers undo it: wait until status says nothing is active on any node.
+      const deadline = Date.now() + (bounds.durationSeconds + 30) * 1000;
+      let undoneAt = 0;
+      while (!undoneAt) {
+        const states = await Promise.all(
+          hosts.map((h) => onHostAsync(h, "sudo -n okome-chaos status")),
+        );
+        if (states.every((s) => !/^ACTIVE /m.test(s))) undoneAt = Date.now();
+        else if (Date.now() > deadline)
+          assert.fail(`${bounds.scenario} still active: ${states.join("; ")}`);
+        else await sleep(500);
+      }
+      await sleep(SETTLE_MS);
+      await load.stop();
+
+      const shots = load.shots;
+      const bad = shots.filter(failed);
+      const stale = shots.filter((s) => s.cache === "STALE").length;
+      const maintenance = shots.filter((s) => s.status === 503 && s.retryAfter).length;
+      // Recovered: no failure after this, and the edge holds the VIP again.
+      const lastBad = Math.max(
+        0,
+        ...bad.map((s) => s.at),
+        ...shots.filter((s) => s.node && s.node !== edge.name).map((s) => s.at),
+      );
+      const recovery = Math.max(0, (lastBad - undoneAt) / 1000);
+      assert.ok(lastBad < Date.now() - 5000, "the last 5 s of load were clean, from the edge");
+      const keysLeft = await redis.exists(...markers);
+      const cachedAfter = new Set(cacheFiles(edge));
+      const cacheKept = cachedBefore.every((f) => cachedAfter.has(f));
+      const percent = (100 * bad.length) / shots.length;
+      rows.push(
+        [
+          bounds.scenario,
+          shots.length,
+          `${bad.length} (${percent.toFixed(2)}%)`,
+          stale,
+          maintenance,
+          recovery.toFixed(1),
+          `${keysLeft}/${MARKERS}`,
+          cacheKept ? "kept" : "lost",
+        ].join(" | "),
+      );
+      console.log(`      ${rows[rows.length - 1]}`);
+
+      assert.ok(percent <= bounds.failedMaxPercent, `${percent.toFixed(2)}% failed`);
+      assert.ok(stale >= bounds.staleMin, `${stale} STALE, want ${bounds.staleMin}`);
+      assert.ok(recovery <= bounds.recoveryMaxSeconds, `recovered after ${recovery} s`);
+      if (bounds.keysSurvive) assert.equal(keysLeft, MARKERS, "the Redis keys survive");
+      if (bounds.cacheSurvives) assert.ok(cacheKept, "the edge's cache files survive");
+      // The storm emptied the cache on purpose; refill it for the next drill.
+      if (!bounds.cacheSurvives)
+        for (let i = 0; i < 20; i++) await fetch(`http://${edge.address}${nextPath(i * 10)}`);
+    });
+});
