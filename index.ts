@@ -39,7 +39,7 @@ const vipPair = new VipPair("vip", {
   backup: { host: stack.model, connection: connection(stack.model), after: [standbyEdge] },
 });
 // okome-validate and okome-chaos on both nodes, once the pair they check is up. The health keys
-// are read as the application user: the monitor reads no keys.
+// are read as the health probes' user, whose password both nodes hold already.
 const opsTools = new OpsTools("ops", {
   ...program.opsTools.args,
   vip: stack.vip,
@@ -50,8 +50,8 @@ const opsTools = new OpsTools("ops", {
     port: modelCache.port,
     monitorUser: modelCache.monitorUsername,
     monitorPassword: modelCache.monitorPassword,
-    keysUser: modelCache.username,
-    keysPassword: modelCache.password,
+    keysUser: modelCache.healthLogin.user,
+    keysPassword: modelCache.healthLogin.password,
   },
 });
 

@@ -140,7 +140,8 @@ if [ "$pong" = PONG ]; then
 else
   fail redis-auth-monitor "$OKOME_REDIS_MONITOR_USER PING at $OKOME_REDIS_HOST:$OKOME_REDIS_PORT got '${pong//$'\n'/ }'"
 fi
-# The monitor reads no keys: the health keys need a user that may (OKOME_REDIS_KEYS_USER).
+# The monitor reads no keys: the health keys need a user that may (OKOME_REDIS_KEYS_USER, the
+# health probes' user, which may SET and PTTL them and nothing else).
 for n in "${nodes[@]}"; do
   key=okome:health:$n
   if [ -z "${OKOME_REDIS_KEYS_USER:-}" ]; then

@@ -80,10 +80,11 @@ export const MONITOR_COMMANDS =
   "-@all +@connection -@admin -@dangerous +info +config|get +slowlog|get +slowlog|len +latency|latest +latency|histogram +acl|dryrun";
 
 /**
- * What the health user may do: SET the health keys (`okome:health:<node>`, with EX), nothing else.
- * Its password sits on both edges, so a stolen one can neither read the cache nor touch other keys.
+ * What the health user may do: SET the health keys (`okome:health:<node>`, with EX) and read
+ * their TTL (okome-validate on the node checks them), nothing else. Its password sits on both
+ * edges, so a stolen one can neither read the cache nor touch other keys.
  */
-export const HEALTH_RULES = "resetkeys ~okome:health:* resetchannels -@all +set";
+export const HEALTH_RULES = "resetkeys ~okome:health:* resetchannels -@all +set +pttl";
 
 /** The ACL rules of the admin user: nothing but {@link ADMIN_COMMANDS}. */
 export const adminRules = () =>

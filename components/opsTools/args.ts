@@ -21,7 +21,7 @@ export interface OpsRedisLogins {
   /** The read-only monitor user: refused without its password, PING with it. */
   readonly monitorUser: pulumi.Input<string>;
   readonly monitorPassword: pulumi.Input<string>;
-  /** A user that may read `okome:health:*` (the monitor reads no keys): the application user. */
+  /** A user that may PTTL `okome:health:*` (the monitor reads no keys): the health probes' user. */
   readonly keysUser: pulumi.Input<string>;
   readonly keysPassword: pulumi.Input<string>;
 }

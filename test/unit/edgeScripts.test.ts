@@ -158,7 +158,7 @@ describe("edge host scripts", function () {
       const acl = path.join(aclDir, "users.acl");
       fs.writeFileSync(
         acl,
-        `user okome-health on >${password} ~okome:health:* resetchannels -@all +set\n` +
+        `user okome-health on >${password} ~okome:health:* resetchannels -@all +set +pttl\n` +
           `user default on >${adminPassword} ~* &* +@all\n`,
       );
       redis = await startRedisServer({ args: ["--aclfile", acl] });
