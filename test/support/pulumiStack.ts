@@ -143,11 +143,14 @@ export class PulumiStack {
     });
   }
 
-  /** The validation suite (test/validate) on this stack, all modules or only `only`'s. */
+  /**
+   * The validation suite (test/validate) on this stack, all modules or only `only`'s, with the
+   * checks that write (`--active`): a lab stack may take a test key.
+   */
   validate(only?: string): Promise<RunResult> {
     const modules = only === undefined ? [] : ["--only", only];
     const suite = path.join(REPO, "test/validate/index.ts");
-    return this.exec(["npx", "tsx", suite, "--stack", this.name, ...modules]);
+    return this.exec(["npx", "tsx", suite, "--stack", this.name, "--active", ...modules]);
   }
 
   /** `pulumi <args>` on this stack. */
