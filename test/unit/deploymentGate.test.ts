@@ -125,14 +125,19 @@ describe("deployment gate", () => {
   });
 
   it("is absent when the stack's validateAfterUp is false", async () => {
-    const lab = labConfig();
-    const raw = (extra: Record<string, string>) =>
-      Object.fromEntries(
-        Object.entries({ ...lab, ...extra }).map(([key, value]) => [key.split(":")[1], value]),
-      );
-    assert.equal(parseStackConfig(raw({})).validateAfterUp, true);
-    const stack = parseStackConfig(raw({ "okome-cache:validateAfterUp": "false" }));
+    // The lab's keys without the namespace, and without validateAfterUp: the default is on.
+    const lab = Object.fromEntries(
+      Object.entries(labConfig())
+        .map(([key, value]) => [key.split(":")[1], value])
+        .filter(([key]) => key !== "validateAfterUp"),
+    );
+    assert.equal(parseStackConfig(lab).validateAfterUp, true);
+    const stack = parseStackConfig({ ...lab, validateAfterUp: "false" });
     assert.equal(stack.validateAfterUp, false);
+    assert.throws(
+      () => parseStackConfig({ ...lab, validateAfterUp: "yes" }),
+      /okome-cache:validateAfterUp: must be true or false, got "yes"/,
+    );
     const set = configSet("alpha", "a = 1");
     assert.equal(deploymentGate("gate", { configSets: [set], outputs: {}, stack }), undefined);
     await outputValue(set.digest);
