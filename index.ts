@@ -3,6 +3,7 @@ import { ModelCacheNode } from "./components/ModelCacheNode";
 import { EdgeCacheNode } from "./components/EdgeCacheNode";
 import { VipPair } from "./components/VipPair";
 import { OpsTools } from "./components/OpsTools";
+import { deploymentGate } from "./components/deploymentGate";
 import type { HostSpec } from "./components/config";
 import type { HardenedPi } from "./components/HardenedPi";
 
@@ -55,6 +56,29 @@ const opsTools = new OpsTools("ops", {
   },
 });
 
+// The stack outputs: what the orchestrator needs, and all that the validation suite reads.
+const stackOutputs = {
+  ...outputs,
+  // Each edge as the validation suite checks it: URLs, limits, the health probe.
+  edgeCacheNode: edgeCache.summary,
+  standbyEdgeNode: standbyEdge.summary,
+  // The pair as the validation suite checks it: the VIP, both nodes, the metrics file.
+  vipPairSummary: vipPair.summary,
+  // Where the operator's tools are and whether chaos drills may run (off unless chaosEnabled).
+  opsToolsSummary: opsTools.summary,
+  // What the orchestrator needs to reach the model cache, and what the validation suite checks.
+  modelCacheAddress: modelCache.address,
+  modelCachePort: modelCache.port,
+  modelCacheUser: modelCache.username,
+  modelCachePassword: modelCache.password,
+  modelCacheMonitorUser: modelCache.monitorUsername,
+  modelCacheMonitorPassword: modelCache.monitorPassword,
+  modelCacheMaxmemory: modelCache.maxmemory,
+  modelCacheMaxmemoryPolicy: modelCache.maxmemoryPolicy,
+  modelCacheExporter: modelCache.exporter,
+  modelCacheExporterUrl: modelCache.exporterUrl,
+};
+
 export const {
   environment,
   vip,
@@ -66,24 +90,27 @@ export const {
   wireguardPeerConfigs,
   pendingReboots,
   skippedSettings,
-} = outputs;
+  edgeCacheNode,
+  standbyEdgeNode,
+  vipPairSummary,
+  opsToolsSummary,
+  modelCacheAddress,
+  modelCachePort,
+  modelCacheUser,
+  modelCachePassword,
+  modelCacheMonitorUser,
+  modelCacheMonitorPassword,
+  modelCacheMaxmemory,
+  modelCacheMaxmemoryPolicy,
+  modelCacheExporter,
+  modelCacheExporterUrl,
+} = stackOutputs;
 
-// Each edge as the validation suite checks it: URLs, limits, the health probe.
-export const edgeCacheNode = edgeCache.summary;
-export const standbyEdgeNode = standbyEdge.summary;
-// The pair as the validation suite checks it: the VIP, both nodes, the metrics file.
-export const vipPairSummary = vipPair.summary;
-// Where the operator's tools are and whether chaos drills may run (off unless chaosEnabled).
-export const opsToolsSummary = opsTools.summary;
-
-// What the orchestrator needs to reach the model cache, and what the validation suite checks.
-export const modelCacheAddress = modelCache.address;
-export const modelCachePort = modelCache.port;
-export const modelCacheUser = modelCache.username;
-export const modelCachePassword = modelCache.password;
-export const modelCacheMonitorUser = modelCache.monitorUsername;
-export const modelCacheMonitorPassword = modelCache.monitorPassword;
-export const modelCacheMaxmemory = modelCache.maxmemory;
-export const modelCacheMaxmemoryPolicy = modelCache.maxmemoryPolicy;
-export const modelCacheExporter = modelCache.exporter;
-export const modelCacheExporterUrl = modelCache.exporterUrl;
+// Last: `up` fails when the tier it just deployed does not pass the validation suite.
+deploymentGate("validate-after-up", {
+  configSets: [edgeOs, modelOs, modelCache, edgeCache, standbyEdge, vipPair, opsTools].flatMap(
+    (component) => component.configSets,
+  ),
+  outputs: stackOutputs,
+  stack,
+});

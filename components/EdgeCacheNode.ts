@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { assertNoIssues } from "../common/issues";
 import { configSetsByRole } from "./kit";
+import type { ConfigSet } from "../providers";
 import {
   CACHE_POLICIES,
   EDGE_CACHE_PATHS,
@@ -91,6 +92,8 @@ export class EdgeCacheNode extends pulumi.ComponentResource {
   readonly paths: pulumi.Output<EdgePaths>;
   /** Every output above, as the validation suite reads it (a stack output per edge). */
   readonly summary: Readonly<Record<string, pulumi.Output<unknown>>>;
+  /** Every config set of the component: the deployment gate runs when any of them changes. */
+  readonly configSets: readonly ConfigSet[];
 
   constructor(name: string, args: EdgeCacheNodeArgs, opts?: pulumi.ComponentResourceOptions) {
     assertNoIssues(`EdgeCacheNode ${name}`, validateEdgeCacheArgs(args));
@@ -102,7 +105,7 @@ export class EdgeCacheNode extends pulumi.ComponentResource {
       args,
       login && { address: login.address, port: login.port, user: login.user },
     );
-    configSetsByRole<EdgeCacheRole>(
+    const sets = configSetsByRole<EdgeCacheRole>(
       name,
       {
         connection: args.connection,
@@ -115,6 +118,7 @@ export class EdgeCacheNode extends pulumi.ComponentResource {
       },
       this,
     );
+    this.configSets = Object.values<ConfigSet>(sets);
 
     const address = r.host.address;
     this.node = pulumi.output(r.host.name);

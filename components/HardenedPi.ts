@@ -63,6 +63,8 @@ export class HardenedPi extends pulumi.ComponentResource {
   readonly summary: Readonly<Record<string, pulumi.Output<unknown>>>;
   /** The config sets and the package check: what the host's other components must wait for. */
   readonly ready: pulumi.Resource[];
+  /** Every config set of the component: the deployment gate runs when any of them changes. */
+  readonly configSets: readonly ConfigSet[];
 
   constructor(name: string, args: HardenedPiArgs, opts?: pulumi.ComponentResourceOptions) {
     assertNoIssues(`HardenedPi ${name}`, validateHardenedPiArgs(args));
@@ -135,6 +137,7 @@ export class HardenedPi extends pulumi.ComponentResource {
     });
 
     this.ready = [baseline, ...setList];
+    this.configSets = setList;
     this.hostname = pulumi.output(r.host.name);
     this.sysctl = pulumi.output(
       Object.fromEntries(sysctlSettings(args).map(({ name: key, value }) => [key, value])),

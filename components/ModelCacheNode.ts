@@ -65,6 +65,8 @@ export class ModelCacheNode extends pulumi.ComponentResource implements ModelCac
   readonly healthLogin: RedisLogin<pulumi.Output<string>>;
   /** The config sets: what a client on the tier waits for, so the users it logs in as exist. */
   readonly ready: pulumi.Resource[];
+  /** Every config set of the component: the deployment gate runs when any of them changes. */
+  readonly configSets: readonly ConfigSet[];
 
   constructor(name: string, args: ModelCacheNodeArgs, opts?: pulumi.ComponentResourceOptions) {
     // Every issue at once, before anything (this component included) is registered.
@@ -72,6 +74,7 @@ export class ModelCacheNode extends pulumi.ComponentResource implements ModelCac
     super("okome:infra:ModelCacheNode", name, {}, opts);
     const { outputs, ready } = createModelCacheNode(this, name, args);
     this.ready = ready;
+    this.configSets = ready;
     this.address = outputs.address;
     this.port = outputs.port;
     this.username = outputs.username;
@@ -93,7 +96,7 @@ export function createModelCacheNode(
   component: pulumi.Resource,
   name: string,
   args: ModelCacheNodeArgs,
-): { outputs: ModelCacheNodeOutputs; ready: pulumi.Resource[] } {
+): { outputs: ModelCacheNodeOutputs; ready: ConfigSet[] } {
   const resolved = resolveModelCacheArgs(args);
   const passwords: Record<string, pulumi.Output<string>> = {};
   for (const user of passwordUsers(resolved.users)) {

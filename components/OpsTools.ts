@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { assertNoIssues } from "../common/issues";
 import { configSetsByRole } from "./kit";
+import type { ConfigSet } from "../providers";
 import {
   OPS_TOOLS_PATHS,
   OpsNodeRole,
@@ -34,6 +35,8 @@ export interface OpsToolsSummary {
  */
 export class OpsTools extends pulumi.ComponentResource {
   readonly summary: pulumi.Output<OpsToolsSummary>;
+  /** Every config set of the component: the deployment gate runs when any of them changes. */
+  readonly configSets: readonly ConfigSet[];
 
   constructor(name: string, args: OpsToolsArgs, opts?: pulumi.ComponentResourceOptions) {
     assertNoIssues(`OpsTools ${name}`, validateOpsToolsArgs(args));
@@ -65,8 +68,9 @@ export class OpsTools extends pulumi.ComponentResource {
         keysUser,
         keysPassword,
       }));
+    const configSets: ConfigSet[] = [];
     for (const node of ["edge", "model"] as const satisfies readonly OpsNodeRole[]) {
-      configSetsByRole<OpsToolsSetRole>(
+      const sets = configSetsByRole<OpsToolsSetRole>(
         `${name}-${node}`,
         {
           connection: args[node].connection,
@@ -79,7 +83,9 @@ export class OpsTools extends pulumi.ComponentResource {
         },
         this,
       );
+      configSets.push(...Object.values<ConfigSet>(sets));
     }
+    this.configSets = configSets;
     this.summary = pulumi.output<OpsToolsSummary>({
       chaosEnabled: r.chaosEnabled,
       nodes: [r.edge.host.name, r.model.host.name],

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { assertNoIssues } from "../common/issues";
 import { configSetsByRole } from "./kit";
+import type { ConfigSet } from "../providers";
 import {
   VIP_PAIR_PATHS,
   VRRP_FILTER_TABLE,
@@ -52,6 +53,8 @@ export class VipPair extends pulumi.ComponentResource {
   readonly vip: pulumi.Output<string>;
   /** Every output, as the validation suite reads it (one stack output). */
   readonly summary: pulumi.Output<VipPairSummary>;
+  /** Every config set of the component: the deployment gate runs when any of them changes. */
+  readonly configSets: readonly ConfigSet[];
 
   constructor(name: string, args: VipPairArgs, opts?: pulumi.ComponentResourceOptions) {
     assertNoIssues(`VipPair ${name}`, validateVipPairArgs(args));
@@ -87,7 +90,8 @@ export class VipPair extends pulumi.ComponentResource {
         this,
       );
     const master = node("master", args.master, []);
-    node("backup", args.backup, master.keepalived ? [master.keepalived] : []);
+    const backup = node("backup", args.backup, master.keepalived ? [master.keepalived] : []);
+    this.configSets = [...Object.values<ConfigSet>(master), ...Object.values<ConfigSet>(backup)];
 
     const summaryOf = (role: VipRole): VipPairNode => ({
       node: r[role].host.name,

@@ -4,7 +4,7 @@ import { Issue, assertNoIssues } from "../common/issues";
 import { expandHome } from "../common/paths";
 import { CONFIG_SET_DEFAULTS } from "../providers";
 import { formatHostKey, parseHostKey, pinnedHostKeys } from "../providers/ssh/hostKeys";
-import { CONFIG_NAMESPACE, readStackKeys, stackKey } from "./kit/stackKeys";
+import { CONFIG_NAMESPACE, readStackKeys, stackKey, stackValue } from "./kit/stackKeys";
 
 export { CONFIG_NAMESPACE };
 
@@ -50,7 +50,19 @@ const stackSchema = z.object({
   modelHostKey: publicKeyLine.optional(),
   /** Public half of the deploy key, as the Pis' authorized_keys hold it; `npm run doctor` checks the private key against it. */
   sshPublicKey: publicKeyLine.optional(),
+  /** Run the validation suite at the end of `pulumi up` (the deployment gate); see STACK_DEFAULTS. */
+  validateAfterUp: stackValue.boolean().optional(),
 });
+
+/** The shared keys' defaults. */
+export const STACK_DEFAULTS = {
+  /**
+   * On for every stack, prod included: the suite only reads prod (its checks that write run on the
+   * lab alone), and an `up` that leaves the tier failing its checks should not report success.
+   * Off where the deploying machine cannot reach the nodes' service ports, only their SSH.
+   */
+  validateAfterUp: true,
+} as const;
 
 /** Every key of the stack schema, as Pulumi.<stack>.yaml names it without the namespace. */
 export const STACK_CONFIG_KEYS = stackSchema.keyof().options;
@@ -81,6 +93,8 @@ export interface StackConfig {
     /** Absolute path of the known_hosts file that pins host keys. */
     readonly knownHostsFile?: string;
   };
+  /** Whether `pulumi up` ends with the validation suite (the deployment gate). */
+  readonly validateAfterUp: boolean;
 }
 
 /** The full stack key (`okome-cache:edgeHostKey`) of a key. */
@@ -188,5 +202,6 @@ export function parseStackConfig(
       privateKeyPath: values.sshPrivateKeyPath && expandHome(values.sshPrivateKeyPath),
       knownHostsFile: values.knownHostsFile && expandHome(values.knownHostsFile),
     },
+    validateAfterUp: values.validateAfterUp ?? STACK_DEFAULTS.validateAfterUp,
   };
 }

@@ -1,4 +1,6 @@
 export { ConfigSet, filesToWire } from "./configSet/resource";
+export { configSetDigest } from "./configSet/digest";
+export type { DigestedState } from "./configSet/digest";
 export type { ConfigSetArgs, ManagedFile } from "./configSet/resource";
 export type { HostConnection } from "./host/resource";
 export type { FileState, ServiceKind } from "./configSet/wire";

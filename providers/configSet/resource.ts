@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { HostConnection, HostResource } from "../host/resource";
+import { configSetDigest } from "./digest";
 import { configSetProvider } from "./provider";
 import { FileState, ServiceKind } from "./wire";
 
@@ -134,9 +135,18 @@ export function resolveFiles(files: ConfigSetArgs["files"]): pulumi.Output<Manag
  * diffs from state and opens no SSH; refresh reads the host and shows hand edits.
  */
 export class ConfigSet extends HostResource {
+  declare readonly kind: pulumi.Output<ServiceKind>;
   declare readonly service: pulumi.Output<string>;
   /** Path -> content, mode, owner, group and sha256 as last applied (or read by refresh). */
   declare readonly files: pulumi.Output<Record<string, FileState>>;
+  declare readonly validate: pulumi.Output<string | undefined>;
+  declare readonly activate: pulumi.Output<string>;
+  declare readonly verify: pulumi.Output<string | undefined>;
+  /**
+   * sha256 of the set as last applied (files, modes, owners, commands): it changes when, and only
+   * when, the set applies a change. Not secret: a hash of hashes tells nothing of a secret file.
+   */
+  readonly digest: pulumi.Output<string>;
 
   constructor(name: string, args: ConfigSetArgs, opts?: pulumi.CustomResourceOptions) {
     const wire = resolveFiles(args.files).apply(filesToWire);
@@ -164,5 +174,14 @@ export class ConfigSet extends HostResource {
       },
       opts,
     );
+    const state = pulumi.output({
+      kind: this.kind,
+      service: this.service,
+      files: this.files,
+      validate: this.validate,
+      activate: this.activate,
+      verify: this.verify,
+    });
+    this.digest = pulumi.unsecret(state).apply(configSetDigest);
   }
 }

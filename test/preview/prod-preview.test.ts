@@ -19,6 +19,7 @@ import { PulumiStack, REPO, RunResult } from "../support/pulumiStack";
 import { sshEvents } from "../support/sshLog";
 import { newKeyPair } from "../support/keys";
 import { PREVIEW_WORKFLOW, previewCommand } from "../support/previewWorkflow";
+import { VALIDATION_COMMAND } from "../../components/deploymentGate";
 
 const PROD_SETTINGS = path.join(REPO, "Pulumi.prod.yaml");
 const MISSING_KEY = "/nonexistent/okome-ci-runner/okome_deploy";
@@ -55,6 +56,8 @@ describe("prod stack: pulumi preview opens no SSH (as PR CI runs it)", function 
       prefix: "pv",
       passphrase: "okome-prod-preview-test",
       settingsFrom: PROD_SETTINGS,
+      // The gate as prod has it: planned, and (the claim here) never run by a preview.
+      validateAfterUp: "as settings",
       netns: netns.name,
     });
     stacks.push(stack);
@@ -138,6 +141,12 @@ describe("prod stack: pulumi preview opens no SSH (as PR CI runs it)", function 
         /server 192\.168\.86\.25:8000 /,
       );
     }
+
+    // The deployment gate is planned with prod's read-only suite (a preview runs no command:
+    // test/toolchain shows it).
+    const gate = plan.steps.find((s) => s.newState?.type === "command:local:Command");
+    assert.equal(gate?.urn.split("::").pop(), "validate-after-up");
+    assert.equal(gate?.newState?.inputs?.create, VALIDATION_COMMAND);
 
     // The same preview as text: the node's outputs carry the prod memory budget.
     const text = await stack.run(["preview"]);

@@ -43,6 +43,12 @@ export interface PulumiStackOptions {
    * is but for its secrets salt: the copy is salted for `passphrase`.
    */
   readonly settingsFrom?: string;
+  /**
+   * The copy's `okome-cache:validateAfterUp` (the deployment gate at the end of `up`). Default
+   * false: the gate would slow every `up`, and fail the `up` of a test that breaks the tier on
+   * purpose; such tests run the suite themselves. "as settings" keeps `settingsFrom`'s own.
+   */
+  readonly validateAfterUp?: boolean | "as settings";
   /** Environment of every command (a fixture's knobs); one command can override it. */
   readonly env?: Readonly<Record<string, string>>;
   /** Runs every command in this network namespace (`ip netns exec`). */
@@ -51,6 +57,7 @@ export interface PulumiStackOptions {
 
 /** The secrets provider's top-level keys in a stack settings file. */
 const SECRETS_KEYS = /^(encryptionsalt|encryptedkey|secretsprovider):/;
+const VALIDATE_AFTER_UP = "okome-cache:validateAfterUp";
 
 export class PulumiStack {
   readonly name: string;
@@ -81,7 +88,11 @@ export class PulumiStack {
         if (/^\s+secure: /m.test(text))
           throw new Error(`${options.settingsFrom} has secrets another passphrase encrypted`);
         const lines = text.split("\n").filter((l) => !SECRETS_KEYS.test(l));
-        fs.writeFileSync(stack.settingsFile, lines.join("\n"));
+        const gate = options.validateAfterUp ?? false;
+        fs.writeFileSync(
+          stack.settingsFile,
+          (gate === "as settings" ? lines : withValidateAfterUp(lines, gate)).join("\n"),
+        );
       }
       const r = await stack.run(["stack", "init", "--secrets-provider", "passphrase"]);
       if (r.code !== 0) throw new Error(`pulumi stack init failed:\n${r.output}`);
@@ -143,11 +154,14 @@ export class PulumiStack {
     });
   }
 
-  /** The validation suite (test/validate) on this stack, all modules or only `only`'s. */
+  /**
+   * The validation suite (test/validate) on this stack, all modules or only `only`'s, with the
+   * checks that write (`--active`): a lab stack may take a test key.
+   */
   validate(only?: string): Promise<RunResult> {
     const modules = only === undefined ? [] : ["--only", only];
     const suite = path.join(REPO, "test/validate/index.ts");
-    return this.exec(["npx", "tsx", suite, "--stack", this.name, ...modules]);
+    return this.exec(["npx", "tsx", suite, "--stack", this.name, "--active", ...modules]);
   }
 
   /** `pulumi <args>` on this stack. */
@@ -187,6 +201,16 @@ export class PulumiStack {
   remove(): void {
     fs.rmSync(this.root, { recursive: true, force: true });
   }
+}
+
+/** Stack settings lines with `okome-cache:validateAfterUp` set to `value`, whatever they said. */
+function withValidateAfterUp(lines: readonly string[], value: boolean): string[] {
+  const setting = `  ${VALIDATE_AFTER_UP}: "${value}"`;
+  const others = lines.filter((line) => line.trim().split(":", 2).join(":") !== VALIDATE_AFTER_UP);
+  const config = others.indexOf("config:");
+  return config === -1
+    ? ["config:", setting, ...others]
+    : [...others.slice(0, config + 1), setting, ...others.slice(config + 1)];
 }
 
 /**

@@ -80,8 +80,14 @@ describe("pulumi toolchain", function () {
     pulumi("config", "set", "--secret", "token", "s3cr3t");
   });
 
+  it("previews the local.Command without running it", function () {
+    pulumi("preview");
+    assert.ok(!fs.existsSync(path.join(workDir, "created.txt")), "the command ran on preview");
+  });
+
   it("deploys a dynamic resource and a local.Command", function () {
     pulumi("up", "--yes", "--skip-preview");
+    assert.equal(fs.readFileSync(path.join(workDir, "created.txt"), "utf8"), "hello OKOME");
     const out = outputs();
     assert.equal(out.shout, "OKOME");
     assert.equal(out.greeting, "hello OKOME");

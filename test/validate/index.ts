@@ -1,18 +1,23 @@
 /**
- * The validation suite: checks a live stack against what it should be, one line per check,
- * then `N passed, N failed`; exits 1 if any check failed.
+ * The validation suite: checks a live stack against what it should be, grouped by module, then
+ * `N passed, N failed`. Read-only unless `--active`: the checks that write (a test key) are
+ * listed as not run. Exit 0 when no check failed, 1 when one did, 2 when the suite could not
+ * start (usage, unreadable outputs).
  *
- *   npm run validate -- --stack lab [--only model-cache]
+ *   npm run validate -- --stack lab [--only model-cache] [--active] [--json]
+ *   npm run validate -- --outputs outputs.json     (or `-` for stdin: the deployment gate)
  *
  * Each part of the tier is a module (runner.ts: ValidationModule), listed in MODULES.
  */
-import { parseArgs } from "node:util";
+import { readFile } from "node:fs/promises";
+import { text } from "node:stream/consumers";
+import { runCli } from "./cli";
 import { edgeModule } from "./edge";
 import { hardeningModule } from "./hardening";
 import { modelCacheModule } from "./modelCache";
-import { ValidationModule, runModules, summary } from "./runner";
-import { vipModule } from "./vip";
+import { ValidationModule } from "./runner";
 import { readStackOutputs } from "./stackOutputs";
+import { vipModule } from "./vip";
 
 const MODULES: readonly ValidationModule[] = [
   hardeningModule,
@@ -21,31 +26,13 @@ const MODULES: readonly ValidationModule[] = [
   vipModule,
 ];
 
-async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: { stack: { type: "string", short: "s" }, only: { type: "string", multiple: true } },
-  });
-  if (values.stack === undefined) {
-    console.error(
-      `usage: npm run validate -- --stack <stack> [--only ${MODULES.map((m) => m.name).join("|")}]`,
-    );
-    return 2;
-  }
-  const unknown = (values.only ?? []).filter((n) => !MODULES.some((m) => m.name === n));
-  if (unknown.length > 0) {
-    console.error(
-      `unknown module ${unknown.join(", ")}; known: ${MODULES.map((m) => m.name).join(", ")}`,
-    );
-    return 2;
-  }
-  const outputs = await readStackOutputs(values.stack);
-  const modules = values.only ? MODULES.filter((m) => values.only!.includes(m.name)) : MODULES;
-  const results = await runModules(modules, outputs, (line) => console.log(line));
-  console.log(summary(results));
-  return results.every((r) => r.ok) ? 0 : 1;
-}
-
-main().then(
+runCli(process.argv.slice(2), {
+  modules: MODULES,
+  stackOutputs: readStackOutputs,
+  readText: (file) => (file === "-" ? text(process.stdin) : readFile(file, "utf8")),
+  out: (line) => console.log(line),
+  err: (line) => console.error(line),
+}).then(
   (code) => process.exit(code),
   (err: unknown) => {
     console.error(err instanceof Error ? err.message : err);

@@ -44,6 +44,12 @@ export const DENIED_COMMANDS: readonly (readonly string[])[] = [
   ["SET", "not-okome:validate", "1"],
 ];
 
+/**
+ * What a check that sends a write the ACL must refuse would write if the ACL let it through: the
+ * other denied commands are sent in a form that fails anyway, a SET cannot be.
+ */
+const WRITE_IF_LET_THROUGH = "a key okome:validate:* or not-okome:validate, if the ACL let it";
+
 export interface Node {
   readonly host: string;
   readonly port: number;
@@ -119,7 +125,10 @@ async function configValue(redis: Redis, name: string): Promise<string> {
   return reply[1];
 }
 
-/** The model cache: authentication, ACL, memory policy and persistence of the live Redis. */
+/**
+ * The model cache: authentication, ACL, memory policy and persistence of the live Redis. Three
+ * checks write (a test key, and two SETs the ACL must refuse): they run only with --active.
+ */
 export const modelCacheModule: ValidationModule = {
   name: "model-cache",
   async run(outputs: StackOutputs, check) {
@@ -139,16 +148,20 @@ export const modelCacheModule: ValidationModule = {
       return c;
     };
     try {
+      await check(`${user} logs in on ${node.host}:${node.port}`, async () => {
+        await app.connect();
+        await app.ping();
+      });
       await check(
-        `${user} logs in on ${node.host}:${node.port} and reads back its own key`,
+        `${user} writes a key and reads it back`,
         async () => {
-          await app.connect();
           const key = `okome:validate:${process.pid}:${Date.now()}`;
           await app.set(key, "ok", "PX", 60_000);
           const got = await app.get(key);
           await app.del(key);
           if (got !== "ok") throw new Error(`read back ${JSON.stringify(got)}`);
         },
+        { writes: "a test key okome:validate:* (deleted, 60 s TTL)" },
       );
       await check("a connection without AUTH is refused", async () => {
         const anonymous = fresh();
@@ -190,9 +203,13 @@ export const modelCacheModule: ValidationModule = {
         const have = await configValue(monitor, "protected-mode");
         if (have !== "yes") throw new Error(`protected-mode ${have}`);
       });
-      await check("the monitor user cannot write keys", async () => {
-        expectPrefix(await refusal(monitor, ["SET", "okome:validate:monitor", "1"]), "NOPERM");
-      });
+      await check(
+        "the monitor user cannot write keys",
+        async () => {
+          expectPrefix(await refusal(monitor, ["SET", "okome:validate:monitor", "1"]), "NOPERM");
+        },
+        { writes: WRITE_IF_LET_THROUGH },
+      );
 
       const admin = RESERVED_USERS.admin;
       const adminCommands = [...ADMIN_COMMANDS].sort();
@@ -206,17 +223,21 @@ export const modelCacheModule: ValidationModule = {
           args[0] === "SET"
             ? "SET outside okome:*"
             : args.slice(0, args[0] === "CONFIG" ? 2 : 1).join(" ");
-        await check(`${user} is refused ${shown}`, async () => {
-          // A fresh connection each: MONITOR, if ever let through, would take the connection over.
-          const c = fresh(user, stringOutput(outputs, o.password));
-          await c.connect();
-          // Redis refuses DEBUG (enable-debug-command no) before it asks the ACL.
-          expectPrefix(
-            await refusal(c, args),
-            "NOPERM",
-            ...(args[0] === "DEBUG" ? ["ERR DEBUG command not allowed"] : []),
-          );
-        });
+        await check(
+          `${user} is refused ${shown}`,
+          async () => {
+            // A fresh connection each: MONITOR, if ever let through, would take the connection over.
+            const c = fresh(user, stringOutput(outputs, o.password));
+            await c.connect();
+            // Redis refuses DEBUG (enable-debug-command no) before it asks the ACL.
+            expectPrefix(
+              await refusal(c, args),
+              "NOPERM",
+              ...(args[0] === "DEBUG" ? ["ERR DEBUG command not allowed"] : []),
+            );
+          },
+          args[0] === "SET" ? { writes: WRITE_IF_LET_THROUGH } : {},
+        );
       }
 
       if (booleanOutput(outputs, o.exporter)) {

@@ -1,13 +1,26 @@
 /** Stack outputs as `pulumi stack output --json --show-secrets` prints them. */
 export type StackOutputs = Readonly<Record<string, unknown>>;
 
+/** What a check needs beyond its probe. */
+export interface CheckOptions {
+  /**
+   * What the check changes on the tier, e.g. "a test key in the model cache": it runs only with
+   * `--active`, and otherwise is reported as not run. Read-only checks leave this out.
+   */
+  readonly writes?: string;
+}
+
 /** Runs one named check: resolves when it passes, throws with the reason when it fails. */
-export type Check = (name: string, probe: () => Promise<void>) => Promise<void>;
+export type Check = (
+  name: string,
+  probe: () => Promise<void>,
+  options?: CheckOptions,
+) => Promise<void>;
 
 /**
  * One part of the validation suite (model cache, edge, VIP, hardening): checks one part of a
  * live stack, reporting each check through `check`. It closes what it opens; an exception
- * outside a check counts as one failed check.
+ * outside a check (a missing stack output) counts as one failed check.
  */
 export interface ValidationModule {
   /** Prefix of every check line, e.g. `model-cache`. */
@@ -15,13 +28,26 @@ export interface ValidationModule {
   run(outputs: StackOutputs, check: Check): Promise<void>;
 }
 
+/** A check passed, failed, or was not run because it writes and `--active` was not given. */
+export type Outcome = "pass" | "fail" | "not run";
+
 /** One check's outcome. */
 export interface CheckResult {
   readonly module: string;
   readonly name: string;
-  readonly ok: boolean;
+  readonly outcome: Outcome;
   /** Why it failed. */
   readonly reason?: string;
+  /** What it writes (CheckOptions.writes), for the checks that do. */
+  readonly writes?: string;
+}
+
+/** How a run goes, and where it reports. */
+export interface RunOptions {
+  /** Also run the checks that write. */
+  readonly active: boolean;
+  /** Called with each check's result as it comes. */
+  readonly onResult?: (result: CheckResult) => void;
 }
 
 /** Reads a string output, or throws naming it. */
@@ -66,39 +92,35 @@ export function booleanOutput(outputs: StackOutputs, key: string): boolean {
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err)).split("\n")[0];
 
 /**
- * Runs the modules one after another and prints one line per check (`PASS module: name` or
- * `FAIL module: name: reason`) through `print`. Returns every result.
+ * Runs the modules one after another; a check that writes runs only when `options.active`.
+ * Returns every result, in order.
  */
 export async function runModules(
   modules: readonly ValidationModule[],
   outputs: StackOutputs,
-  print: (line: string) => void,
+  options: RunOptions,
 ): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   const record = (r: CheckResult) => {
     results.push(r);
-    print(`${r.ok ? "PASS" : "FAIL"} ${r.module}: ${r.name}${r.ok ? "" : `: ${r.reason}`}`);
+    options.onResult?.(r);
   };
   for (const m of modules) {
-    const check: Check = async (name, probe) => {
+    const check: Check = async (name, probe, { writes } = {}) => {
+      const base = { module: m.name, name, ...(writes !== undefined && { writes }) };
+      if (writes !== undefined && !options.active) return record({ ...base, outcome: "not run" });
       try {
         await probe();
-        record({ module: m.name, name, ok: true });
+        record({ ...base, outcome: "pass" });
       } catch (err) {
-        record({ module: m.name, name, ok: false, reason: message(err) });
+        record({ ...base, outcome: "fail", reason: message(err) });
       }
     };
     try {
       await m.run(outputs, check);
     } catch (err) {
-      record({ module: m.name, name: "could not run", ok: false, reason: message(err) });
+      record({ module: m.name, name: "could not run", outcome: "fail", reason: message(err) });
     }
   }
   return results;
-}
-
-/** The final line: `N passed, N failed`. */
-export function summary(results: readonly CheckResult[]): string {
-  const passed = results.filter((r) => r.ok).length;
-  return `${passed} passed, ${results.length - passed} failed`;
 }
