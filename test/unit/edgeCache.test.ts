@@ -156,6 +156,12 @@ describe("EdgeCacheNode rendering (components/edgeCache)", () => {
       /location \^~ \/api\/ \{\n[\s\S]*?limit_req zone=okome_api burst=10 nodelay;/,
     );
     assert.match(edge, /location \/ \{\n\s+limit_req zone=okome_ui burst=7 nodelay;/);
+    const noBurst = rendered({ ...lab, uiRateLimit: { perSecond: 1, burst: 0 } });
+    assert.match(
+      noBurst.get("/etc/nginx/okome/edge.conf") ?? "",
+      /location \/ \{\n\s+limit_req zone=okome_ui;/,
+      "nginx refuses burst=0",
+    );
     assert.match(edge, /add_header Retry-After 1 always;/);
   });
 
