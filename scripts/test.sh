@@ -48,6 +48,10 @@ suite "cache policies, key versions and pre-warm on the lab (nspawn): canary, de
 # track_process needs the qemu lab (test/lab/vip-pair.test.ts there, bench/vip-failover.ts).
 suite "the VIP pair on the lab (nspawn): failover, preemption, no flapping, VRRP filter, split brain" \
   npx mocha --timeout 900000 test/lab/vip-pair.test.ts
+suite "chaos drills on the lab (nspawn): six faults under 50 r/s through the VIP, bounds from docs/CHAOS.md" \
+  npx mocha --timeout 900000 test/lab/chaos.test.ts
+suite "the deployment gate on the lab (nspawn): up fails naming the check a clean change broke" \
+  npx mocha --timeout 900000 test/lab/deploy-gate.test.ts
 # The README's main command, on the lab already up (it reuses a running lab). Its qemu default
 # deploys the same program that the qemu suites below deploy; nspawn keeps the run in budget.
 suite "the README's main command on the lab stack (nspawn)" \
