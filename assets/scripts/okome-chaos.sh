@@ -51,6 +51,7 @@ want OKOME_ORCHESTRATOR_PORT '^[1-9][0-9]*$' "a port"
 want OKOME_EDGE_PORT '^[1-9][0-9]*$' "a port"
 want OKOME_CACHE_DIR '^/.+' "an absolute path"
 want OKOME_REDIS_UNIT '^[A-Za-z0-9@._-]*$' "a unit name or empty"
+want OKOME_TEXTFILE_DIR '^/.+' "an absolute path"
 for knob in DEFAULT_DURATION MAX_DURATION STORM_REQUESTS STORM_PARALLEL DISK_FILL_PERCENT \
   DISK_MARGIN_MB DISK_FILL_MAX_MB; do
   want "OKOME_CHAOS_$knob" '^[1-9][0-9]*$' "a whole number >= 1"
@@ -87,11 +88,27 @@ undo_fault() {
   esac
 }
 
+# okome_chaos_active per scenario, for the node exporter: an alert says a drill is running.
+# Atomically: the collector reads only *.prom, never this temp file half-written.
+write_metrics() {
+  local dir=$root$OKOME_TEXTFILE_DIR s
+  mkdir -p "$dir"
+  {
+    echo "# HELP okome_chaos_active 1 while okome-chaos has this scenario injected on this node."
+    echo "# TYPE okome_chaos_active gauge"
+    for s in "${scenarios[@]}"; do
+      echo "okome_chaos_active{node=\"$node\",scenario=\"$s\"} $([ -e "$state_dir/$s" ] && echo 1 || echo 0)"
+    done
+  } >"$dir/okome_chaos.prom.$$"
+  mv -f "$dir/okome_chaos.prom.$$" "$dir/okome_chaos.prom"
+}
+
 undo() {
   local scenario=$1 unit
   unit=$(timer_unit "$scenario")
   undo_fault "$scenario" || die 1 "$scenario: undo failed on $node; by hand: $(undo_hint "$scenario")"
   rm -f "$state_dir/$scenario"
+  write_metrics
   # When the timer itself runs this, stopping it is a no-op; by hand it disarms the timer.
   systemctl stop "$unit.timer" >/dev/null 2>&1 || true
   log "$scenario: undone on $node"
@@ -245,6 +262,7 @@ systemctl reset-failed "$unit.timer" "$unit.service" >/dev/null 2>&1 || true
 log "$scenario: undo armed: $unit.timer in ${duration} s"
 mkdir -p "$state_dir"
 echo "since $(date -Is), undone by $unit.timer after ${duration} s" >"$state_dir/$scenario"
+write_metrics
 log "$scenario: injecting: $(describe "$scenario")"
 if ! inject "$scenario"; then
   log "$scenario: injecting failed; undoing now"

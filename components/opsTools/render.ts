@@ -1,6 +1,6 @@
 import type { ManagedFile } from "../../providers";
 import { EDGE_CACHE_PATHS } from "../edgeCache/paths";
-import { REDIS } from "../platform";
+import { OS, REDIS } from "../platform";
 import { hostScript, renderTemplate } from "../templates";
 import { OpsToolsSpec, resolveOpsToolsArgs } from "./args";
 import { OPS_TOOLS_PATHS } from "./paths";
@@ -43,6 +43,7 @@ export function renderOpsTools(spec: OpsToolsSpec, node: OpsNodeRole): OpsToolsF
     // Redis runs on the model node only.
     redisUnit: node === "model" ? REDIS.unit : "",
     chaosFlag: OPS_TOOLS_PATHS.chaosFlag,
+    textfileDir: OS.textfileDir,
   };
   const file = (path: string, template: string): ManagedFile => ({
     path,

@@ -64,6 +64,7 @@ describe("okome-chaos", function () {
         OKOME_EDGE_PORT: "80",
         OKOME_CACHE_DIR: "/var/cache/nginx/okome",
         OKOME_REDIS_UNIT: "",
+        OKOME_TEXTFILE_DIR: "/run/okome/textfile",
         OKOME_CHAOS_DEFAULT_DURATION: "60",
         OKOME_CHAOS_MAX_DURATION: "600",
         OKOME_CHAOS_STORM_REQUESTS: "40",
@@ -170,6 +171,10 @@ describe("okome-chaos", function () {
       /^ACTIVE nginx-stop: since .*okome-chaos-undo-nginx-stop\.timer after 45 s$/m,
     );
 
+    const metrics = () => fs.readFileSync(root("/run/okome/textfile/okome_chaos.prom"), "utf8");
+    assert.match(metrics(), /^okome_chaos_active\{node="okome-edge",scenario="nginx-stop"\} 1$/m);
+    assert.match(metrics(), /^okome_chaos_active\{node="okome-edge",scenario="redis-stop"\} 0$/m);
+
     const again = await chaos(["nginx-stop"]);
     assert.equal(again.code, 5, "a second drill of the same scenario is refused");
 
@@ -178,6 +183,7 @@ describe("okome-chaos", function () {
     assert.ok(active("nginx"));
     assert.ok(!fs.existsSync(stateFile("nginx-stop")));
     assert.match((await chaos(["status"])).out, /no scenario is active on okome-edge/);
+    assert.match(metrics(), /^okome_chaos_active\{node="okome-edge",scenario="nginx-stop"\} 0$/m);
   });
 
   it("undo of a scenario that is not active succeeds, even without the flag file", async () => {
