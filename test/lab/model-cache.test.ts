@@ -199,11 +199,14 @@ describe("ModelCacheNode on the lab's okome-model (real pulumi)", function () {
   it("a port change is applied live too: the keys answer on the new port", async () => {
     const before = await runId();
     ok(await stack.run(["config", "set", "okome-cache:redisPort", "6380"]));
-    // The edges' health probes write their key to the new port too.
+    // The edges' health probes write their key to the new port too, and okome-validate on both
+    // nodes checks Redis there.
     assert.deepEqual(await planned(), [
       "update edge-cache-health",
       "update model-cache-config",
       "update model-cache-exporter",
+      "update ops-edge-settings",
+      "update ops-model-settings",
       "update standby-edge-health",
     ]);
     ok(await stack.run(["up", "--yes", "--skip-preview"]));
