@@ -115,12 +115,13 @@ undo() {
 }
 
 status() {
-  local any=0 file
+  local any=0 file since
   if [ -e "$flag" ]; then echo "$me: $flag exists: drills may run on $node"; else echo "$me: no $flag: drills refuse to run on $node"; fi
   for file in "$state_dir"/*; do
-    [ -f "$file" ] || continue
+    # The undo timer may remove a file between the listing and the read: that drill is over.
+    since=$(cat "$file" 2>/dev/null) || continue
     any=1
-    echo "ACTIVE $(basename "$file"): $(<"$file")"
+    echo "ACTIVE $(basename "$file"): $since"
   done
   [ "$any" = 1 ] || echo "$me: no scenario is active on $node"
 }
