@@ -198,29 +198,33 @@ describe("Chaos drills on the lab (real pulumi, load through the VIP)", function
       const cachedBefore = cacheFiles(edge);
 
       const load = new Load();
-      await sleep(3000);
-      await Promise.all(
-        hosts.map((host) =>
-          onHostAsync(
-            host,
-            `sudo -n okome-chaos --duration ${bounds.durationSeconds} ${bounds.scenario}`,
-          ),
-        ),
-      );
-      // The timers undo it: wait until status says nothing is active on any node.
-      const deadline = Date.now() + (bounds.durationSeconds + 30) * 1000;
       let undoneAt = 0;
-      while (!undoneAt) {
-        const states = await Promise.all(
-          hosts.map((h) => onHostAsync(h, "sudo -n okome-chaos status")),
+      // Stopped whatever happens: a running load generator keeps mocha from ever exiting.
+      try {
+        await sleep(3000);
+        await Promise.all(
+          hosts.map((host) =>
+            onHostAsync(
+              host,
+              `sudo -n okome-chaos --duration ${bounds.durationSeconds} ${bounds.scenario}`,
+            ),
+          ),
         );
-        if (states.every((s) => !/^ACTIVE /m.test(s))) undoneAt = Date.now();
-        else if (Date.now() > deadline)
-          assert.fail(`${bounds.scenario} still active: ${states.join("; ")}`);
-        else await sleep(500);
+        // The timers undo it: wait until status says nothing is active on any node.
+        const deadline = Date.now() + (bounds.durationSeconds + 30) * 1000;
+        while (!undoneAt) {
+          const states = await Promise.all(
+            hosts.map((h) => onHostAsync(h, "sudo -n okome-chaos status")),
+          );
+          if (states.every((s) => !/^ACTIVE /m.test(s))) undoneAt = Date.now();
+          else if (Date.now() > deadline)
+            assert.fail(`${bounds.scenario} still active: ${states.join("; ")}`);
+          else await sleep(500);
+        }
+        await sleep(SETTLE_MS);
+      } finally {
+        await load.stop();
       }
-      await sleep(SETTLE_MS);
-      await load.stop();
 
       const shots = load.shots;
       const bad = shots.filter(failed);
