@@ -155,7 +155,7 @@ standin() { # standin <name>...: makes sure $build/<name> exists
   if [ ${#missing[@]} -gt 0 ]; then
     local out
     out="$(mktemp -d "$build/.new.XXXXXX")"
-    bash "$toolchain/build.sh" "$out" "$COMMAND_PLUGIN_VERSION" "${missing[@]}"
+    bash "$toolchain/build.sh" "$out" "$pulumi_version" "$COMMAND_PLUGIN_VERSION" "${missing[@]}"
     for name in "${missing[@]}"; do mv -f "$out/$name" "$build/$name"; done
     rm -rf "$out"
   fi

@@ -2,7 +2,7 @@
 # Builds okome's stand-ins for the Pulumi toolchain from Go modules (nothing can be downloaded
 # from Pulumi's own release servers here), for scripts/bootstrap-pulumi.sh:
 #
-#   build.sh <out dir> <command plugin version> <name>...
+#   build.sh <out dir> <pulumi version> <command plugin version> <name>...
 #
 #   pulumi                         the CLI, pinned in go.mod (about 5 minutes on 2 cores when cold)
 #   pulumi-language-nodejs         our NodeJS language host (cmd/pulumi-language-nodejs)
@@ -13,12 +13,13 @@
 # directory) covers the build recipe too.
 set -euo pipefail
 
-[ $# -ge 3 ] || {
-  echo "usage: $0 <out dir> <command plugin version> <name>..." >&2
+[ $# -ge 4 ] || {
+  echo "usage: $0 <out dir> <pulumi version> <command plugin version> <name>..." >&2
   exit 2
 }
-out=$1 command_version=$2
-shift 2
+# The pulumi version is go.mod's, which bootstrap-pulumi.sh has read already.
+out=$1 pulumi_version=$2 command_version=$3
+shift 3
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 log() { echo "[bootstrap-pulumi] $*"; }
@@ -27,8 +28,6 @@ die() {
   exit 1
 }
 
-pulumi_version="$(awk '$1 == "github.com/pulumi/pulumi/pkg/v3" { print $2 }' "$here/go.mod")"
-[ -n "$pulumi_version" ] || die "no github.com/pulumi/pulumi/pkg/v3 requirement in $here/go.mod"
 version_flag="-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$pulumi_version"
 
 build() { # build <output name> <ldflags> <package>
