@@ -4,6 +4,7 @@ import * as fs from "node:fs";
 import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
+import { HEALTH_RULES } from "../../components/modelCache";
 import { freePort } from "../support/ports";
 import { RedisServer } from "../support/redis-server";
 import { runScript } from "../support/runScript";
@@ -11,7 +12,8 @@ import { runScript } from "../support/runScript";
 // okome-validate against a fake tier on loopback: the VIP, the edge and the model node are
 // 127.0.0.18, .20 and .19 (all loopback on Linux), each with the edge's port and the exporters'
 // ports served by one node http handler; Redis is a real redis-server on 127.0.0.1 with the
-// hosts' ACL shape (default off, a monitor that reads no keys, an application user).
+// hosts' ACL shape (default off, a monitor that reads no keys, the health probes' user with its
+// real rules, and a user the test writes its fixtures with).
 const VALIDATE = path.join(__dirname, "..", "..", "assets", "scripts", "okome-validate.sh");
 const EDGE = { node: "okome-edge", address: "127.0.0.20" };
 const MODEL = { node: "okome-model", address: "127.0.0.19" };
@@ -97,8 +99,8 @@ describe("okome-validate", function () {
     OKOME_REDIS_EXPORTER_PORT: String(ports.redis),
     OKOME_REDIS_MONITOR_USER: "okome-monitor",
     OKOME_REDIS_MONITOR_PASSWORD: "monitor-pw",
-    OKOME_REDIS_KEYS_USER: "okome",
-    OKOME_REDIS_KEYS_PASSWORD: "app-pw",
+    OKOME_REDIS_KEYS_USER: "okome-health",
+    OKOME_REDIS_KEYS_PASSWORD: "health-pw",
   });
   const base = () => ({
     PATH: process.env.PATH,
@@ -120,12 +122,15 @@ describe("okome-validate", function () {
     try {
       execFileSync("which", ["redis-server", "redis-cli"]);
     } catch {
-      this.skip();
+      throw new Error(
+        "redis-server and redis-cli are missing: scripts/install-system-packages.sh installs them",
+      );
     }
     redis = await RedisServer.start({
       args: [
         ...["--user", "default", "off"],
         ...["--user", "okome-monitor", "on", ">monitor-pw", "resetkeys", "-@all", "+@connection"],
+        ...["--user", "okome-health", "on", ">health-pw", ...HEALTH_RULES.split(" ")],
         ...["--user", "okome", "on", ">app-pw", "~*", "+@all"],
       ],
     });
