@@ -1,6 +1,7 @@
 // Example: a planner endpoint on node:http that uses the cache and the budgets.
 // POST /plan {model, prompt, toolset, repo} with header X-OKOME-Agent.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
 import { OkomeBudget } from "./budget";
 import { OkomeCache, cacheHeaders } from "./cache";
 import { KeyPartError, keys, type PlannerKeyParts } from "./keys";
@@ -127,22 +128,26 @@ async function stubPlan(request: PlanRequest): Promise<unknown> {
   };
 }
 
-/** Runs the example: REDIS_HOST, REDIS_PORT, HOST (default 127.0.0.1), PORT (default 8080). */
+/**
+ * Runs the example: REDIS_HOST, REDIS_PORT, REDIS_USER and REDIS_PASSWORD (the model cache's
+ * orchestrator user: its default user is disabled), HOST (default 127.0.0.1), PORT (default 8080).
+ */
 export async function main(env: NodeJS.ProcessEnv = process.env): Promise<Server> {
   const redis = createRedis({
     host: env.REDIS_HOST,
     port: env.REDIS_PORT === undefined ? undefined : Number(env.REDIS_PORT),
+    username: env.REDIS_USER,
+    password: env.REDIS_PASSWORD,
   });
   const cache = new OkomeCache({ redis });
   const server = createPlannerServer({ cache, budget: new OkomeBudget({ redis }) });
   const host = env.HOST ?? "127.0.0.1";
   const port = Number(env.PORT ?? 8080);
+  // Closing the server (a signal, or the caller) releases Redis too.
+  server.once("close", () => void cache.close().then(() => redis.disconnect()));
   await new Promise<void>((resolve) => server.listen(port, host, resolve));
-  console.log(`planner example on http://${host}:${port}/plan`);
-  const stop = (): void => {
-    server.close();
-    void cache.close().then(() => redis.disconnect());
-  };
+  console.log(`planner example on http://${host}:${(server.address() as AddressInfo).port}/plan`);
+  const stop = (): void => void server.close();
   process.once("SIGINT", stop).once("SIGTERM", stop);
   return server;
 }

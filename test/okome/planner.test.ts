@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import type Redis from "ioredis";
 import { OkomeBudget, OkomeCache, createRedis, keys } from "../../okome";
-import { createPlannerServer, type PlanRequest } from "../../okome/planner-example";
+import { createPlannerServer, main, type PlanRequest } from "../../okome/planner-example";
 import { startRedisServer, type RedisServer } from "../support/redis-server";
 import { whenReady } from "./helpers";
 
@@ -113,6 +113,55 @@ describe("okome planner example (real redis-server)", function () {
       assert.equal(res.headers.get("x-okome-cache"), "BYPASS");
     } finally {
       await server.start();
+    }
+  });
+});
+
+describe("okome planner example's main() against a Redis whose default user is off", function () {
+  this.timeout(30_000);
+  let server: RedisServer;
+
+  before(async () => {
+    // As on the model cache: only named users log in.
+    server = await startRedisServer({
+      args: ["--user", "default", "off"].concat([
+        "--user",
+        "okome",
+        "on",
+        ">planner-pass",
+        "~okome:*",
+        "&*",
+        "+@all",
+      ]),
+    });
+  });
+  after(() => server?.dispose());
+
+  it("logs in with REDIS_USER and REDIS_PASSWORD, so answers come from the cache, not BYPASS", async () => {
+    const planner = await main({
+      REDIS_PORT: String(server.port),
+      REDIS_USER: "okome",
+      REDIS_PASSWORD: "planner-pass",
+      PORT: "0",
+    });
+    try {
+      const url = `http://127.0.0.1:${(planner.address() as AddressInfo).port}/plan`;
+      const ask = () =>
+        fetch(url, {
+          method: "POST",
+          headers: { "X-OKOME-Agent": "main-test" },
+          body: JSON.stringify({ model: "m", prompt: "p", toolset: "t", repo: "r" }),
+        });
+      // The first request may race the connection: wait until Redis answers.
+      let first = await ask();
+      for (let i = 0; i < 50 && first.headers.get("x-okome-cache") === "BYPASS"; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        first = await ask();
+      }
+      assert.equal(first.headers.get("x-okome-cache"), "MISS");
+      assert.equal((await ask()).headers.get("x-okome-cache"), "HIT");
+    } finally {
+      await new Promise((resolve) => planner.close(resolve));
     }
   });
 });
