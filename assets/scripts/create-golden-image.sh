@@ -6,7 +6,8 @@
 #   create-golden-image.sh capture <device> <image.img> [--no-shrink] [--keep-identity]
 #       Copy the card up to the end of its last partition, verify the copy by checksum,
 #       shrink the root filesystem and partition to their minimum (pishrink-style), strip the
-#       per-host identity (SSH host keys, machine-id; regenerated at first boot) and write
+#       per-host identity (SSH host keys, machine-id; regenerated at first boot) and the secrets
+#       that `pulumi up` deployed (Redis passwords and ACL hashes, WireGuard keys), and write
 #       <image.img>.sha256.
 #   create-golden-image.sh restore <image.img> <device> [--hostname NAME] [--no-grow]
 #       Check the image against its .sha256, write it, read it back and compare, then grow
@@ -267,8 +268,18 @@ shrink() {
   log "shrunk to $(numfmt --to=iec "$(stat -c %s "$img")")"
 }
 
-# Clones must not share SSH host keys or a machine-id. Debian's sshd does not create
-# missing keys, so a first-boot unit does.
+# What a deployed Pi holds that is its own or secret; `pulumi up` writes it again on the clone.
+# The image may be kept on a laptop or a share: no password, hash or private key goes into it.
+DEPLOYED_SECRETS=(
+  etc/okome/secrets             # Redis passwords of the health probes and the apply scripts
+  etc/okome/prometheus-secrets  # the Redis exporter's login
+  etc/okome/validate.env        # okome-validate's login
+  etc/okome/wireguard           # WireGuard private keys
+  etc/redis/users.acl           # the Redis users' password hashes
+)
+
+# Clones must not share SSH host keys, a machine-id or the source Pi's secrets. Debian's sshd
+# does not create missing keys, so a first-boot unit does.
 generalize() {
   local img=$1 part root
   attach_partition "$img" "$(last_partition_number "$img")"
@@ -279,6 +290,8 @@ generalize() {
   rm -f "$root"/etc/ssh/ssh_host_*
   : >"$root/etc/machine-id"
   rm -f "$root/var/lib/dbus/machine-id" "$root/root/.bash_history" "$root"/home/*/.bash_history
+  local secret
+  for secret in "${DEPLOYED_SECRETS[@]}"; do rm -rf "${root:?}/$secret"; done
   cat >"$root/etc/systemd/system/okome-ssh-host-keys.service" <<'UNIT'
 [Unit]
 Description=Generate SSH host keys on the first boot of a golden-image clone
@@ -296,7 +309,7 @@ UNIT
   ln -sf ../okome-ssh-host-keys.service "$root/etc/systemd/system/multi-user.target.wants/okome-ssh-host-keys.service"
   unmount_tmp "$root"
   detach "$part"
-  log "generalized: host keys and machine-id removed (regenerated at first boot)"
+  log "generalized: host keys and machine-id removed (regenerated at first boot), deployed secrets removed (pulumi up writes them)"
 }
 
 capture() {

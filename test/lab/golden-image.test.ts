@@ -35,6 +35,14 @@ const CARD2_BYTES = 2048 * MiB;
 const GOLDEN_HOSTNAME = "okome-golden";
 const CLONE_HOSTNAME = "okome-clone";
 const BOOT_TIMEOUT_MS = 6 * 60_000;
+/** Files a deployed Pi holds that capture must leave out (the script's DEPLOYED_SECRETS). */
+const DEPLOYED_SECRETS = [
+  "etc/okome/secrets/redis-admin",
+  "etc/okome/prometheus-secrets/redis-exporter.json",
+  "etc/okome/validate.env",
+  "etc/okome/wireguard/okome-wg.key",
+  "etc/redis/users.acl",
+];
 
 let started = Date.now();
 function progress(message: string): void {
@@ -293,6 +301,11 @@ describe("create-golden-image.sh on loop-backed cards: capture, restore, boot", 
       .split(" ")[1];
     originalMachineId = randomBytes(16).toString("hex");
     fs.writeFileSync(`${root}/etc/machine-id`, `${originalMachineId}\n`);
+    // What one `pulumi up` leaves on a Pi: secrets that must not reach the image.
+    for (const file of DEPLOYED_SECRETS) {
+      fs.mkdirSync(path.dirname(`${root}/${file}`), { recursive: true });
+      fs.writeFileSync(`${root}/${file}`, "okome-golden-test-secret\n", { mode: 0o600 });
+    }
     unmount(root);
 
     const parts = JSON.parse(must("sfdisk", "-J", loop1)).partitiontable;
@@ -304,7 +317,7 @@ describe("create-golden-image.sh on loop-backed cards: capture, restore, boot", 
     assert.match(must("mdir", "-b", "-i", boot, "::/"), /VMLINUZ|vmlinuz/);
   });
 
-  it("captures it: a smaller image that verifies, without host keys or machine-id", async function () {
+  it("captures it: a smaller image that verifies, without host keys, machine-id or deployed secrets", async function () {
     const before = digest(card1);
     const res = golden(["capture", loop1, goldenImg, "--allow-loop"]);
     assert.equal(res.status, 0, output(res));
@@ -335,6 +348,8 @@ describe("create-golden-image.sh on loop-backed cards: capture, restore, boot", 
         const keys = fs.readdirSync(`${root}/etc/ssh`).filter((f) => f.startsWith("ssh_host_"));
         assert.deepEqual(keys, [], "no SSH host keys in the image");
         assert.equal(fs.statSync(`${root}/etc/machine-id`).size, 0, "machine-id emptied");
+        const leaked = DEPLOYED_SECRETS.filter((file) => fs.existsSync(`${root}/${file}`));
+        assert.deepEqual(leaked, [], "the deployed secrets are not in the image");
         assert.ok(
           fs.existsSync(
             `${root}/etc/systemd/system/multi-user.target.wants/okome-ssh-host-keys.service`,
