@@ -31,7 +31,7 @@ export const REDIS = {
 /**
  * Redis 7.0 settings that CONFIG SET refuses ("can't set immutable config" or "can't set
  * protected config"), so only a restart applies a change to them. Every other setting,
- * bind and port included (mutable since 7.0), is applied live. test/unit/redis-facts.test.ts
+ * bind and port included (mutable since 7.0), is applied live. test/unit/redisFacts.test.ts
  * checks this list against the real redis-server.
  */
 export const REDIS_RESTART_ONLY: ReadonlySet<string> = new Set([

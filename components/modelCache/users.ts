@@ -58,7 +58,7 @@ export const RESERVED_USERS = {
   admin: "okome-admin",
   /** Read-only server state for the Prometheus exporter and the validation suite; no keys. */
   monitor: "okome-monitor",
-  /** The edges' health probes: SET on `okome:health:*` and nothing else (HEALTH_RULES). */
+  /** The edges' health probes: SET and PTTL on `okome:health:*` and nothing else (HEALTH_RULES). */
   health: "okome-health",
 } as const;
 

@@ -30,8 +30,8 @@ export type VipPairStackArgs = Omit<VipPairSpec, "master" | "backup">;
 /**
  * The stack key of each of the pair's own arguments. The VIP and the nodes' addresses are shared
  * keys whose shapes the shared schema checks; whether they make a pair (the VIP inside the LAN,
- * not a node's address) VipPair checks when a program builds one, as index.ts does not yet: a
- * stack that deploys no pair is not held to it.
+ * not a node's address) VipPair checks when a program builds one (index.ts does): a stack
+ * that deploys no pair is not held to it.
  */
 const STACK_KEY_OF_ARG: Readonly<Record<string, string>> = {
   interface: "vipInterface",

@@ -3,7 +3,7 @@
  * (fixtures/vip-pair) on a throw-away stack to both lab hosts, and the VIP (.18) is watched
  * from this machine every 20 ms. On qemu keepalived tracks nginx with track_process, as on a Pi;
  * under nspawn, which has no proc connector, with the file nginx's unit writes. Each failover's
- * window is printed with the driver (bench/vip-failover.sh measures it properly). Needs
+ * window is printed with the driver (bench/vip-failover.ts measures it properly). Needs
  * `npm run lab:up`; without the lab every test fails, none is skipped.
  */
 import { strict as assert } from "node:assert";
