@@ -61,7 +61,8 @@ headers() { curl -sS -o /dev/null -D - --max-time 5 "$1" 2>/dev/null | tr -d '\r
 header() { sed -n "s/^$1: //p" <<<"$2" | head -n 1; }
 status_of() { sed -n 's/^http\/[0-9.]* \([0-9]*\).*/\1/p' <<<"$1" | head -n 1; }
 # A sample's value from a /metrics page: metric $1 whose labels include $2.
-sample() { grep -E "^$1(\{[^}]*$2[^}]*\})? " <<<"$3" | head -n 1 | awk '{ print $2 }'; }
+# Empty when the sample is missing (an exporter down): that is a FAIL line, never the end of the run.
+sample() { { grep -E "^$1(\{[^}]*$2[^}]*\})? " <<<"$3" || true; } | head -n 1 | awk '{ print $2 }'; }
 metrics() { curl -sS --max-time 5 "http://$1:$2/metrics" 2>/dev/null || true; }
 redis() { timeout 5 redis-cli --no-auth-warning -h "$OKOME_REDIS_HOST" -p "$OKOME_REDIS_PORT" "$@" 2>&1 </dev/null || true; }
 

@@ -28,6 +28,7 @@ interface Tier {
   /** X-Cache-Status of a cacheable GET after the first. */
   second: Record<string, string>;
   nginxUp: Record<string, boolean>;
+  nodeExporterUp: Record<string, boolean>;
 }
 const healthy = (): Tier => ({
   holder: EDGE.node,
@@ -35,6 +36,7 @@ const healthy = (): Tier => ({
   upstreamUp: { [EDGE.node]: 1, [MODEL.node]: 1 },
   second: { [EDGE.node]: "HIT", [MODEL.node]: "HIT" },
   nginxUp: { [EDGE.node]: true, [MODEL.node]: true },
+  nodeExporterUp: { [EDGE.node]: true, [MODEL.node]: true },
 });
 
 describe("okome-validate", function () {
@@ -61,6 +63,8 @@ describe("okome-validate", function () {
         "X-Request-ID": `r${count}`,
       });
       res.end("ok");
+    } else if (port === ports.node && !tier.nodeExporterUp[node]) {
+      res.writeHead(503).end();
     } else if (port === ports.node) {
       res.end(
         `node_exporter_build_info{version="1.5.0"} 1\n` +
@@ -191,6 +195,19 @@ describe("okome-validate", function () {
       `FAIL edge-hit ${MODEL.node}: the second GET of /version was 'MISS' with okome_health_upstream_up '1'`,
       `FAIL redis-health-key ${MODEL.node}: PTTL okome:health:okome-model is '-2' (-2: no key, the probe has not written it)`,
       `FAIL exporter-nginx ${EDGE.node}: http://127.0.0.20:${ports.nginx}/metrics has no nginx_up 1`,
+    ]);
+    assert.match(r.out, /^okome-validate: 13 passed, 4 failed$/m);
+  });
+
+  it("runs every check and sums up when a node exporter is down (a dead Pi): its checks FAIL, naming why", async () => {
+    tier.nodeExporterUp[EDGE.node] = false;
+    const r = await validate();
+    assert.equal(r.code, 1, r.out + r.err);
+    assert.deepEqual(lines(r.out, "FAIL"), [
+      "FAIL vip-pair-agrees: okome_vip_state okome-edge=none okome-model=0 (1 is MASTER), the VIP answers from 'okome-edge'",
+      `FAIL edge-hit ${EDGE.node}: the second GET of /version was 'HIT' with okome_health_upstream_up 'none'`,
+      `FAIL stale-on-down ${EDGE.node}: no okome_health_upstream_up for okome-edge on its node exporter`,
+      `FAIL exporter-node ${EDGE.node}: http://127.0.0.20:${ports.node}/metrics has no node_exporter_build_info`,
     ]);
     assert.match(r.out, /^okome-validate: 13 passed, 4 failed$/m);
   });
