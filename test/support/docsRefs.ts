@@ -108,8 +108,17 @@ function codeRefs(code: string, line: number, isShell: boolean, out: DocRef[]): 
     if (/^okome-[a-z0-9-]+$/.test(name)) out.push({ kind: "command", value: name, line });
   for (const m of code.matchAll(OKOME_WORD))
     if (!commands.has(m[1])) out.push({ kind: "name", value: m[1], line });
-  for (const m of code.matchAll(PATH)) out.push({ kind: "path", value: m[1], line });
+  for (const m of expandBraces(code).matchAll(PATH)) out.push({ kind: "path", value: m[1], line });
 }
+
+/** Shell brace lists, one level: `a.{service,timer}` -> `a.service a.timer`. */
+const expandBraces = (code: string) =>
+  code.replace(/([^\s`{}]*)\{([^{}\s]*,[^{}\s]*)\}([^\s`{}]*)/g, (_, head, list, tail) =>
+    (list as string)
+      .split(",")
+      .map((item) => `${head}${item}${tail}`)
+      .join(" "),
+  );
 
 /** References anywhere, prose included: npm scripts, stack keys, metrics. */
 function textRefs(text: string, line: number, out: DocRef[]): void {
@@ -119,6 +128,10 @@ function textRefs(text: string, line: number, out: DocRef[]): void {
     out.push({ kind: "stack-key", value: m[1], line });
   for (const m of text.matchAll(METRIC)) out.push({ kind: "metric", value: m[1], line });
 }
+
+/** A table row with its first cell emptied. */
+const withoutFirstCell = (row: string) =>
+  /^\s*\|/.test(row) ? row.replace(/^(\s*\|)[^|]*/, "$1 ") : row;
 
 /** The cells of a table row. */
 const cells = (row: string) =>
@@ -134,6 +147,7 @@ export function extractRefs(markdown: string): DocRef[] {
   const out: DocRef[] = [];
   let paragraph: { start: number; lines: string[] } | undefined;
   let keyTable = false;
+  let seedTable = false;
 
   const flush = () => {
     if (!paragraph) return;
@@ -148,11 +162,12 @@ export function extractRefs(markdown: string): DocRef[] {
   };
 
   for (let i = 0; i < lines.length; i++) {
-    const line = lines[i];
+    // A table mapping the seed's files: its first column names the seed's paths, not the repo's.
+    const line = seedTable ? withoutFirstCell(lines[i]) : lines[i];
     const fence = FENCE.exec(line);
     if (fence) {
       flush();
-      keyTable = false;
+      keyTable = seedTable = false;
       const shell = SHELL_BLOCKS.has(fence[2].toLowerCase());
       const close = new RegExp(`^\\s*${fence[1][0]}{${fence[1].length},}\\s*$`);
       let heredoc: string | undefined;
@@ -181,11 +196,13 @@ export function extractRefs(markdown: string): DocRef[] {
     // A table of stack keys: its first header cell is "key".
     if (/^\s*\|/.test(line)) {
       const next = lines[i + 1] ?? "";
-      if (/^\s*\|?\s*:?-{3,}/.test(next)) keyTable = /^(stack )?key$/i.test(cells(line)[0]);
-      else if (keyTable && !/^\s*\|?\s*:?-{3,}/.test(line))
+      if (/^\s*\|?\s*:?-{3,}/.test(next)) {
+        keyTable = /^(stack )?key$/i.test(cells(line)[0]);
+        seedTable = /^seed\b/i.test(cells(line)[0]);
+      } else if (keyTable && !/^\s*\|?\s*:?-{3,}/.test(line))
         for (const m of cells(line)[0].matchAll(/`([A-Za-z][A-Za-z0-9]*)`/g))
           out.push({ kind: "stack-key", value: m[1], line: i + 1 });
-    } else keyTable = false;
+    } else keyTable = seedTable = false;
   }
   flush();
   const seen = new Set<string>();

@@ -171,4 +171,22 @@ describe("docs match the code", () => {
     assert.ok(kinds("name").includes("okome-chaos-undo") && kinds("name").includes("okome-vip"));
     assert.deepEqual(checkRefs(doc, "Y.md", known), []);
   });
+
+  it("expands brace lists in paths, and reads a seed map's first column as the seed's paths", () => {
+    const doc = [
+      "`assets/templates/systemd/okome-prewarm.{service,timer}.mustache`",
+      "`assets/templates/systemd/okome-prewarm.{service,nope}.mustache`",
+      "",
+      "| seed path | here |",
+      "|---|---|",
+      "| `scripts/install_frontend_cache.sh` | `assets/scripts/gone.sh` |",
+      "",
+      "`scripts/install_frontend_cache.sh` outside the seed table",
+    ].join("\n");
+    assert.deepEqual(checkRefs(doc, "Z.md", known).sort(byLine), [
+      "Z.md:2: path `assets/templates/systemd/okome-prewarm.nope.mustache`: no such file in the repo",
+      "Z.md:6: path `assets/scripts/gone.sh`: no such file in the repo",
+      "Z.md:8: path `scripts/install_frontend_cache.sh`: no such file in the repo",
+    ]);
+  });
 });
