@@ -3,15 +3,29 @@
  * stack (Pulumi.lab.yaml: chaosEnabled true), then each okome-chaos scenario runs on its node
  * while this process sends 50 requests a second through the VIP. Per scenario it prints a row:
  * requests, failed, STALE, maintenance, recovery, and whether the Redis marker keys and the edge's
- * cache files survived; it fails when a row goes past its bounds in docs/CHAOS.md. Needs
- * `npm run lab:up`; without the lab every test fails, none is skipped.
+ * cache files survived; it fails when a row goes past its bounds in docs/CHAOS.md. Meanwhile the
+ * okome planner example runs here on the lab's Redis as the orchestrator would, at 10 requests a
+ * second: it must answer every request, BYPASS while Redis is down. After the drills,
+ * okome-hit-ratio on the edge must report the hit ratio the load generator saw, within 1%.
+ * During each drill the diagnosis steps of docs/06_SRE_RUNBOOK.md for that scenario run on their
+ * node and must print what the runbook promises; its healthy-state steps run at the end.
+ * Needs `npm run lab:up`; without the lab every test fails, none is skipped.
  */
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as path from "node:path";
+import type { AddressInfo } from "node:net";
 import Redis from "ioredis";
-import { LabHost, onHostAsync, requireLabHost } from "../support/lab";
+import { OkomeBudget, OkomeCache, createRedis } from "../../okome";
+import { createPlannerServer } from "../../okome/planner-example";
+import { LabHost, onHostAsync, onHostOutput, requireLabHost } from "../support/lab";
+import {
+  describeStep,
+  runbookDrillSteps,
+  runbookHealthySteps,
+  type RunbookStep,
+} from "../support/runbook";
 import { PulumiStack, REPO, RunResult } from "../support/pulumiStack";
 import { mock, sh, sleep } from "./edgeLab";
 import { VIP, whoAnswers } from "./vipLab";
@@ -19,8 +33,11 @@ import { VIP, whoAnswers } from "./vipLab";
 /** Short, so vip-failover and nginx-stop recover within their rows. */
 const PREEMPT_DELAY = 15;
 const RATE = 50;
-/** After the undo, how long the load keeps running to see the recovery. */
-const SETTLE_MS = 25_000;
+/**
+ * After the undo, how long the load keeps running to see the recovery: 5 s past the row's bound,
+ * so the test sees the last 5 s clean; at most 25 s.
+ */
+const settleMs = (bounds: Bounds) => Math.min(25, bounds.recoveryMaxSeconds + 5) * 1000;
 const MARKERS = 50;
 const CACHE_DIR = "/var/cache/nginx/okome";
 
@@ -34,6 +51,8 @@ interface Bounds {
   readonly recoveryMaxSeconds: number;
   readonly keysSurvive: boolean;
   readonly cacheSurvives: boolean;
+  /** The planner answers BYPASS (Redis down, fail-open) at least once, or never. */
+  readonly plannerBypass: boolean;
 }
 
 /** The rows after the `chaos-bounds` marker, by column name. */
@@ -60,6 +79,7 @@ function readBounds(): Bounds[] {
       recoveryMaxSeconds: Number(row["recovery max s"]),
       keysSurvive: row["keys survive"] === "yes",
       cacheSurvives: row["cache survives"] === "yes",
+      plannerBypass: row["planner BYPASS"] === "yes",
     };
   });
 }
@@ -123,6 +143,59 @@ class Load {
   }
 }
 
+/** POSTs to the planner example, 10 a second over 10 prompts: status and X-OKOME-Cache of each. */
+class PlannerLoad {
+  readonly answers: { status: number; cache: string }[] = [];
+  private readonly pending = new Set<Promise<void>>();
+  private readonly timer: NodeJS.Timeout;
+  private sent = 0;
+
+  constructor(base: string) {
+    this.timer = setInterval(() => {
+      const prompt = `chaos prompt ${this.sent++ % 10}`;
+      const done = fetch(`${base}/plan`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-OKOME-Agent": "chaos-test" },
+        body: JSON.stringify({ model: "llama3-8b", prompt, toolset: "default-v3", repo: "chaos" }),
+        signal: AbortSignal.timeout(5000),
+      })
+        .then(async (res) => {
+          await res.arrayBuffer();
+          this.answers.push({ status: res.status, cache: res.headers.get("x-okome-cache") ?? "" });
+        })
+        .catch(() => void this.answers.push({ status: 0, cache: "" }));
+      this.pending.add(done);
+      void done.then(() => this.pending.delete(done));
+    }, 100);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await Promise.all(this.pending);
+  }
+}
+
+/**
+ * Runs a runbook step on its node until its output matches or its `within` has passed since
+ * `since`; the problem (where the step is, what it printed last) or undefined when it matched.
+ */
+async function checkStep(
+  step: RunbookStep,
+  hosts: Record<RunbookStep["node"], LabHost>,
+  since: number,
+): Promise<string | undefined> {
+  for (;;) {
+    const { output } = await onHostOutput(hosts[step.node], step.command);
+    if (step.expect.test(output)) return undefined;
+    if (Date.now() - since > step.withinSeconds * 1000)
+      return `${describeStep(step)}: no ${step.expect} within ${step.withinSeconds} s in:\n${output}`;
+    await sleep(1000);
+  }
+}
+
+/** The cache statuses okome-hit-ratio counts as hits (calculate-hit-ratio.sh). */
+const HIT_STATUSES = ["HIT", "STALE", "UPDATING", "REVALIDATED"];
+
 /** No answer, or a 5xx that is not the maintenance page. */
 const failed = (s: Shot) =>
   s.status === 0 || (s.status! >= 500 && !(s.status === 503 && s.retryAfter));
@@ -133,6 +206,10 @@ describe("Chaos drills on the lab (real pulumi, load through the VIP)", function
   let model: LabHost;
   let stack: PulumiStack;
   let redis: Redis;
+  let plannerRedis: Redis;
+  let plannerCache: OkomeCache;
+  let planner: http.Server;
+  let plannerBase: string;
   const ok = (r: RunResult) => assert.equal(r.code, 0, r.output);
   const rows: string[] = [];
   const cacheFiles = (host: LabHost) =>
@@ -151,10 +228,15 @@ describe("Chaos drills on the lab (real pulumi, load through the VIP)", function
   });
   after(async () => {
     redis?.disconnect();
+    if (planner) await new Promise((resolve) => planner.close(resolve));
+    await plannerCache?.close();
+    plannerRedis?.disconnect();
     console.log(
-      ["", "scenario | sent | failed | stale | maint | recovery s | keys | cache", ...rows].join(
-        "\n",
-      ),
+      [
+        "",
+        "scenario | sent | failed | stale | maint | recovery s | keys | cache | planner",
+        ...rows,
+      ].join("\n"),
     );
     if (!stack) return;
     const d = await stack.dispose();
@@ -182,6 +264,25 @@ describe("Chaos drills on the lab (real pulumi, load through the VIP)", function
     // While redis-stop runs the connection drops; a command's own rejection is what counts.
     redis.on("error", () => undefined);
     await redis.connect();
+
+    // The planner example as the orchestrator runs it: the library's fail-fast client.
+    plannerRedis = createRedis({
+      host: String(out.modelCacheAddress),
+      port: Number(out.modelCachePort),
+      username: String(out.modelCacheUser),
+      password: String(out.modelCachePassword),
+    });
+    plannerCache = new OkomeCache({ redis: plannerRedis });
+    await plannerCache.ready();
+    // Budgets far above the test's rate: only Redis's absence may change an answer.
+    const budget = new OkomeBudget({
+      redis: plannerRedis,
+      requests: { limit: 1_000_000 },
+      writes: { limit: 1_000_000 },
+    });
+    planner = createPlannerServer({ cache: plannerCache, budget });
+    await new Promise<void>((resolve) => planner.listen(0, "127.0.0.1", resolve));
+    plannerBase = `http://127.0.0.1:${(planner.address() as AddressInfo).port}`;
   });
 
   for (const bounds of readBounds())
@@ -198,7 +299,9 @@ describe("Chaos drills on the lab (real pulumi, load through the VIP)", function
       const cachedBefore = cacheFiles(edge);
 
       const load = new Load();
+      const plannerLoad = new PlannerLoad(plannerBase);
       let undoneAt = 0;
+      let runbookProblems: (string | undefined)[] = [];
       // Stopped whatever happens: a running load generator keeps mocha from ever exiting.
       try {
         await sleep(3000);
@@ -208,6 +311,13 @@ describe("Chaos drills on the lab (real pulumi, load through the VIP)", function
               host,
               `sudo -n okome-chaos --duration ${bounds.durationSeconds} ${bounds.scenario}`,
             ),
+          ),
+        );
+        // The runbook's diagnosis of this fault, all steps at once while it is in.
+        const injectedAt = Date.now();
+        runbookProblems = await Promise.all(
+          runbookDrillSteps(bounds.scenario).map((step) =>
+            checkStep(step, { edge, model }, injectedAt),
           ),
         );
         // The timers undo it: wait until status says nothing is active on any node.
@@ -221,9 +331,9 @@ describe("Chaos drills on the lab (real pulumi, load through the VIP)", function
             assert.fail(`${bounds.scenario} still active: ${states.join("; ")}`);
           else await sleep(500);
         }
-        await sleep(SETTLE_MS);
+        await sleep(settleMs(bounds));
       } finally {
-        await load.stop();
+        await Promise.all([load.stop(), plannerLoad.stop()]);
       }
 
       const shots = load.shots;
@@ -244,6 +354,9 @@ describe("Chaos drills on the lab (real pulumi, load through the VIP)", function
       const cachedAfter = new Set(cacheFiles(edge));
       const cacheKept = cachedBefore.every((f) => cachedAfter.has(f));
       const percent = (100 * bad.length) / shots.length;
+      const plans = plannerLoad.answers;
+      const planErrors = plans.filter((a) => a.status !== 200).length;
+      const planBypass = plans.filter((a) => a.cache === "BYPASS").length;
       rows.push(
         [
           bounds.scenario,
@@ -254,6 +367,7 @@ describe("Chaos drills on the lab (real pulumi, load through the VIP)", function
           recovery.toFixed(1),
           `${keysLeft}/${MARKERS}`,
           cacheKept ? "kept" : "lost",
+          `${plans.length} sent, ${planErrors} failed, ${planBypass} BYPASS`,
         ].join(" | "),
       );
       console.log(`      ${rows[rows.length - 1]}`);
@@ -263,8 +377,50 @@ describe("Chaos drills on the lab (real pulumi, load through the VIP)", function
       assert.ok(recovery <= bounds.recoveryMaxSeconds, `recovered after ${recovery} s`);
       if (bounds.keysSurvive) assert.equal(keysLeft, MARKERS, "the Redis keys survive");
       if (bounds.cacheSurvives) assert.ok(cacheKept, "the edge's cache files survive");
+      const runbookFailed = runbookProblems.filter((p) => p !== undefined);
+      assert.deepEqual(runbookFailed, [], `the runbook's diagnosis:\n${runbookFailed.join("\n")}`);
+      assert.equal(planErrors, 0, "the planner answers every request (fail-open)");
+      if (bounds.plannerBypass) assert.ok(planBypass > 0, "the planner saw the outage: BYPASS");
+      else assert.equal(planBypass, 0, "Redis was up: the planner never bypassed it");
       // The storm emptied the cache on purpose; refill it for the next drill.
       if (!bounds.cacheSurvives)
         for (let i = 0; i < 20; i++) await fetch(`http://${edge.address}${nextPath(i * 10)}`);
     });
+
+  it("after the drills, okome-hit-ratio on the edge reports what the load generator saw, within 1%", async () => {
+    assert.equal(await whoAnswers(2000), edge.name, "the VIP answers from the edge");
+    // Quiet first, so the script's window holds this load's requests and nothing older.
+    await sleep(3000);
+    const started = Date.now();
+    const load = new Load();
+    try {
+      await sleep(30_000);
+    } finally {
+      await load.stop();
+    }
+    const window = Math.ceil((Date.now() - started) / 1000) + 1;
+    const report = sh(edge, `sudo -n okome-hit-ratio --window ${window}`);
+    const reported = /^hit ratio: ([0-9.]+) \(.* of (\d+) requests with a cache status\)$/m.exec(
+      report,
+    );
+    assert.ok(reported, `no hit ratio line in:\n${report}`);
+    const withStatus = load.shots.filter((s) => s.status && s.cache);
+    const hits = withStatus.filter((s) => HIT_STATUSES.includes(s.cache!)).length;
+    const seen = hits / withStatus.length;
+    const line = `hit ratio: load generator ${seen.toFixed(3)} of ${withStatus.length}, okome-hit-ratio ${reported[1]} of ${reported[2]}`;
+    rows.push(line);
+    console.log(`      ${line}`);
+    assert.ok(Math.abs(Number(reported[1]) - seen) <= 0.01, line);
+    const counted = Number(reported[2]);
+    assert.ok(Math.abs(counted - withStatus.length) <= 0.01 * withStatus.length, line);
+  });
+
+  it("the runbook's healthy-state steps print what it promises on the recovered tier", async () => {
+    const started = Date.now();
+    const problems = await Promise.all(
+      runbookHealthySteps().map((step) => checkStep(step, { edge, model }, started)),
+    );
+    const failed = problems.filter((p) => p !== undefined);
+    assert.deepEqual(failed, [], `the runbook's healthy steps:\n${failed.join("\n")}`);
+  });
 });

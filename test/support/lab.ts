@@ -84,6 +84,26 @@ export function onHost(host: LabHost, command: string): string {
   return execFileSync("ssh", sshArgs(host, command), { encoding: "utf8", timeout: 60_000 });
 }
 
+/**
+ * A command's stdout and stderr together and its exit status, a failing one included (a stopped
+ * unit makes `systemctl is-active` exit 3), without blocking the event loop; up to `timeoutMs`.
+ */
+export function onHostOutput(
+  host: LabHost,
+  command: string,
+  timeoutMs = 30_000,
+): Promise<{ code: number; output: string }> {
+  return new Promise((resolve) =>
+    execFile(
+      "ssh",
+      sshArgs(host, command),
+      { encoding: "utf8", timeout: timeoutMs },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? Number(err.code ?? 255) : 0, output: stdout + stderr }),
+    ),
+  );
+}
+
 /** {@link onHost} without blocking the event loop (timers and probes run meanwhile), up to 5 min. */
 export async function onHostAsync(host: LabHost, command: string): Promise<string> {
   const { stdout } = await promisify(execFile)("ssh", sshArgs(host, command), {
