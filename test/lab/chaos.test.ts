@@ -8,7 +8,8 @@
  * second: it must answer every request, BYPASS while Redis is down. After the drills,
  * okome-hit-ratio on the edge must report the hit ratio the load generator saw, within 1%.
  * During each drill the diagnosis steps of docs/06_SRE_RUNBOOK.md for that scenario run on their
- * node and must print what the runbook promises; its healthy-state steps run at the end.
+ * node and must print what the runbook promises; its healthy-state steps run at the end. Last,
+ * every metric the Grafana board and the alert rules read must be served by the lab's exporters.
  * Needs `npm run lab:up`; without the lab every test fails, none is skipped.
  */
 import { strict as assert } from "node:assert";
@@ -19,6 +20,13 @@ import type { AddressInfo } from "node:net";
 import Redis from "ioredis";
 import { OkomeBudget, OkomeCache, createRedis } from "../../okome";
 import { createPlannerServer } from "../../okome/planner-example";
+import {
+  boardExpressions,
+  exporterMetrics,
+  exposedMetricNames,
+  promqlMetricNames,
+  ruleExpressions,
+} from "../support/metricNames";
 import { LabHost, onHostAsync, onHostOutput, requireLabHost } from "../support/lab";
 import {
   describeStep,
@@ -210,6 +218,7 @@ describe("Chaos drills on the lab (real pulumi, load through the VIP)", function
   let plannerCache: OkomeCache;
   let planner: http.Server;
   let plannerBase: string;
+  let out: Record<string, unknown>;
   const ok = (r: RunResult) => assert.equal(r.code, 0, r.output);
   const rows: string[] = [];
   const cacheFiles = (host: LabHost) =>
@@ -245,7 +254,7 @@ describe("Chaos drills on the lab (real pulumi, load through the VIP)", function
 
   it("up deploys the tier with chaos enabled on both nodes, and okome-validate passes there", async () => {
     ok(await stack.run(["up", "--yes", "--skip-preview"]));
-    const out = await stack.outputs();
+    out = await stack.outputs();
     assert.equal((out.opsToolsSummary as { chaosEnabled: boolean }).chaosEnabled, true);
     for (const host of [edge, model]) {
       sh(host, "test -e /etc/okome/CHAOS_ENABLE");
@@ -422,5 +431,31 @@ describe("Chaos drills on the lab (real pulumi, load through the VIP)", function
     );
     const failed = problems.filter((p) => p !== undefined);
     assert.deepEqual(failed, [], `the runbook's healthy steps:\n${failed.join("\n")}`);
+  });
+
+  it("the board and the alert rules read only metrics the lab's exporters serve", async () => {
+    const urls = [
+      (out.edgeHardening as { nodeExporterUrl: string }).nodeExporterUrl,
+      (out.modelHardening as { nodeExporterUrl: string }).nodeExporterUrl,
+      (out.edgeCacheNode as { exporterUrl: string }).exporterUrl,
+      (out.standbyEdgeNode as { exporterUrl: string }).exporterUrl,
+      String(out.modelCacheExporterUrl),
+    ];
+    const served = new Set<string>();
+    for (const url of urls) {
+      const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
+      assert.equal(res.status, 200, url);
+      const names = exposedMetricNames(await res.text());
+      assert.ok(names.length > 0, `${url} serves metrics`);
+      for (const name of names) served.add(name);
+    }
+    // Prometheus adds these to every target it scrapes; no exporter serves them.
+    for (const [name, source] of exporterMetrics()) if (source === "prometheus") served.add(name);
+    const missing = [...boardExpressions(), ...ruleExpressions()].flatMap(([where, expr]) =>
+      promqlMetricNames(expr)
+        .filter((name) => !served.has(name))
+        .map((name) => `${where}: ${name}`),
+    );
+    assert.deepEqual(missing, [], `read but not served by ${urls.join(", ")}`);
   });
 });

@@ -5,6 +5,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { load } from "js-yaml";
 
 const REPO = path.resolve(__dirname, "../..");
 const SCRIPTS = path.join(REPO, "assets", "scripts");
@@ -62,4 +63,37 @@ export function promqlMetricNames(expr: string): string[] {
   for (const m of bare.matchAll(/(?<![\w.])([a-zA-Z_:][a-zA-Z0-9_:]*)(\s*\()?/g))
     if (!m[2] && !KEYWORDS.has(m[1].toLowerCase())) names.add(m[1]);
   return [...names];
+}
+
+const BOARD = path.join(REPO, "assets", "dashboards", "grafana", "okome-cache-hitmiss.json");
+const RULES = path.join(REPO, "assets", "prometheus", "okome-alerts.yml");
+
+interface Panel {
+  title?: string;
+  targets?: { expr?: string }[];
+  panels?: Panel[];
+}
+
+/** Every query of the board, rows' panels included, by panel title. */
+export function boardExpressions(): [string, string][] {
+  const board = JSON.parse(fs.readFileSync(BOARD, "utf8")) as { panels: Panel[] };
+  const all = (panels: Panel[]): Panel[] => panels.flatMap((p) => [p, ...all(p.panels ?? [])]);
+  return all(board.panels).flatMap((p) =>
+    (p.targets ?? []).map((t): [string, string] => [`board panel "${p.title}"`, t.expr ?? ""]),
+  );
+}
+
+/** Every rule's expression, by alert name. */
+export function ruleExpressions(): [string, string][] {
+  const rules = load(fs.readFileSync(RULES, "utf8")) as {
+    groups: { rules: { alert?: string; record?: string; expr: string }[] }[];
+  };
+  return rules.groups.flatMap((g) =>
+    g.rules.map((r): [string, string] => [`rule ${r.alert ?? r.record}`, r.expr]),
+  );
+}
+
+/** The metric names of a Prometheus text exposition (its `# TYPE` lines). */
+export function exposedMetricNames(exposition: string): string[] {
+  return [...exposition.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]);
 }

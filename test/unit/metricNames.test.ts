@@ -1,45 +1,17 @@
 import { strict as assert } from "node:assert";
-import * as fs from "node:fs";
 import * as path from "node:path";
-import { load } from "js-yaml";
 import {
   EXPORTER_METRICS,
+  boardExpressions,
   exporterMetrics,
   promqlMetricNames,
+  ruleExpressions,
   textfileMetrics,
 } from "../support/metricNames";
 
 // Every metric the Grafana board and the alert rules read must be one the tier exports: a name
 // that nothing exports gives an empty panel and an alert that never fires, silently.
 const REPO = path.join(__dirname, "..", "..");
-const BOARD = path.join(REPO, "assets", "dashboards", "grafana", "okome-cache-hitmiss.json");
-const RULES = path.join(REPO, "assets", "prometheus", "okome-alerts.yml");
-
-interface Panel {
-  title?: string;
-  targets?: { expr?: string }[];
-  panels?: Panel[];
-}
-
-/** Every query of the board, rows' panels included, by panel title. */
-function boardExpressions(): [string, string][] {
-  const board = JSON.parse(fs.readFileSync(BOARD, "utf8")) as { panels: Panel[] };
-  const all = (panels: Panel[]): Panel[] => panels.flatMap((p) => [p, ...all(p.panels ?? [])]);
-  return all(board.panels).flatMap((p) =>
-    (p.targets ?? []).map((t): [string, string] => [`board panel "${p.title}"`, t.expr ?? ""]),
-  );
-}
-
-/** Every rule's expression, by alert name. */
-function ruleExpressions(): [string, string][] {
-  const rules = load(fs.readFileSync(RULES, "utf8")) as {
-    groups: { rules: { alert?: string; record?: string; expr: string }[] }[];
-  };
-  return rules.groups.flatMap((g) =>
-    g.rules.map((r): [string, string] => [`rule ${r.alert ?? r.record}`, r.expr]),
-  );
-}
-
 describe("metric names: what the board and the alerts read is what the tier exports", () => {
   const exported = new Map([...exporterMetrics(), ...textfileMetrics()]);
 
