@@ -20,8 +20,10 @@ suite "static checks: types, lint, format, shell" sh -c \
   "npm run --silent typecheck && npm run --silent lint && npm run --silent format:check &&
    git ls-files -z '*.sh' .ci/run | xargs -0 shellcheck -x"
 
+# Two files at a time: most of this suite waits (dead-man timers, pulumi processes), and every
+# file keeps to its own temp dirs, ports and namespaces.
 suite "unit tests, host scripts, loopback sshd and the real Pulumi engine" \
-  npx mocha 'test/unit/**/*.test.ts' 'test/okome/**/*.test.ts' 'test/toolchain/**/*.test.ts' \
+  npx mocha --parallel --jobs 2 'test/unit/**/*.test.ts' 'test/okome/**/*.test.ts' 'test/toolchain/**/*.test.ts' \
   'test/loopback/**/*.test.ts' 'test/preview/**/*.test.ts'
 
 suite "lab lifecycle, both drivers (ends with the lab down)" npx mocha test/lab/lab-lifecycle.test.ts
