@@ -5,6 +5,7 @@
  * services. Pure: it returns the files to write; the bench runs ansible-playbook on them.
  */
 import * as path from "node:path";
+import type { WireConnection } from "../providers/host/wire";
 
 /** The config set's kind -> the systemd unit a no-op converge checks (plain sets have none). */
 const SERVICE_OF_KIND: Readonly<Record<string, string>> = {
@@ -32,14 +33,7 @@ interface ExportedResource {
   readonly type: string;
   readonly inputs?: {
     readonly kind?: string;
-    readonly connection?: {
-      readonly name: string;
-      readonly address: string;
-      readonly user: string;
-      readonly port: number;
-      readonly privateKeyPath: string;
-      readonly knownHostsFile: string;
-    };
+    readonly connection?: WireConnection;
     readonly files?: Readonly<Record<string, ExportedFile>>;
   };
 }
@@ -50,13 +44,7 @@ export interface StackExport {
 }
 
 /** What the play manages on one host. */
-export interface HostWork {
-  readonly name: string;
-  readonly address: string;
-  readonly user: string;
-  readonly port: number;
-  readonly privateKeyPath: string;
-  readonly knownHostsFile: string;
+export interface HostWork extends WireConnection {
   readonly files: { dest: string; content: string; mode: string; owner: string; group: string }[];
   readonly services: string[];
 }
@@ -99,6 +87,8 @@ export function playbook(hosts: readonly HostWork[]): Record<string, string> {
   const out: Record<string, string> = {};
   const inventory: Record<string, unknown> = {};
   for (const host of hosts) {
+    if (!host.privateKeyPath || !host.knownHostsFile)
+      throw new Error(`${host.name}: the yardstick needs a key file and a known_hosts file`);
     const files = host.files.map((file, i) => {
       const src = path.join("files", host.name, String(i));
       out[src] = file.content;

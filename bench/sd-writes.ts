@@ -119,26 +119,23 @@ async function main() {
   if (edge.driver !== "qemu")
     throw new Error(`the lab runs ${edge.driver}: a container's disk is the machine's; use qemu`);
   const rows: Row[] = [];
-  const stock = await PulumiStack.create({
-    programDir: path.join(REPO, "test/lab/fixtures/vip-pair"),
-    prefix: "sdstock",
-    passphrase: "okome-sd-writes-bench",
-    settingsFrom: path.join(REPO, "Pulumi.lab.yaml"),
-  });
-  try {
-    rows.push(...(await measure("stock OS settings", stock, edge, model)));
-  } finally {
-    must(await stock.dispose(), "stock: destroy");
-  }
-  const hardened = await PulumiStack.create({
-    prefix: "sdhard",
-    passphrase: "okome-sd-writes-bench",
-    settingsFrom: path.join(REPO, "Pulumi.lab.yaml"),
-  });
-  try {
-    rows.push(...(await measure("hardened (whole tier)", hardened, edge, model)));
-  } finally {
-    must(await hardened.dispose(), "hardened: destroy");
+  // Stock first: a fresh qemu lab has nothing hardened yet.
+  const modes = [
+    { mode: "stock OS settings", prefix: "sdstock", programDir: "test/lab/fixtures/vip-pair" },
+    { mode: "hardened (whole tier)", prefix: "sdhard", programDir: "." },
+  ];
+  for (const { mode, prefix, programDir } of modes) {
+    const stack = await PulumiStack.create({
+      programDir: path.join(REPO, programDir),
+      prefix,
+      passphrase: "okome-sd-writes-bench",
+      settingsFrom: path.join(REPO, "Pulumi.lab.yaml"),
+    });
+    try {
+      rows.push(...(await measure(mode, stack, edge, model)));
+    } finally {
+      must(await stack.dispose(), `${mode}: destroy`);
+    }
   }
 
   const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
